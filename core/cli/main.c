@@ -1,0 +1,78 @@
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../plugin/host.h"
+#include "cli.h"
+#include "regula/plugin.h"
+#include "regula/regula.h"
+
+static const char usage[] =
+    "usage: regula <command> [options]\n"
+    "\n"
+    "Train neural networks with regularizers and augmenters loaded as plugins.\n"
+    "\n"
+    "commands:\n"
+    "  train      train a model (regula train --help for its flags)\n"
+    "  plugins    list every plugin found, with its parameter schema\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     this text\n"
+    "  --version      library version and plugin ABI version\n"
+    "\n"
+    "environment:\n"
+    "  REGULA_THREADS       threads when --threads is not given (default: all cores)\n"
+    "  REGULA_DATA          directory of the Fashion-MNIST IDX files\n"
+    "                       (default /usr/share/datasets/fashion-mnist)\n"
+    "  REGULA_PLUGIN_PATH   ':'-separated plugin directories searched first\n"
+    "  REGULA_PLUGIN_DEBUG  1 traces plugin discovery and ABI negotiation on stderr\n";
+
+int rg_cli_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("regula: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+static void log_to_stderr(int level, const char *message)
+{
+    static const char *names[] = {"debug", "info", "warning", "error"};
+    const char *name = level >= 0 && level <= 3 ? names[level] : "log";
+    fflush(stdout);
+    fprintf(stderr, "regula %s: %s\n", name, message);
+}
+
+void rg_cli_install_log(void)
+{
+    rg_log_set_handler(log_to_stderr);
+}
+
+int main(int argc, char **argv)
+{
+    rg_cli_install_log();
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("regula %s (plugin ABI %d.%d)\n", rg_version(), REGULA_ABI_MAJOR,
+               REGULA_ABI_MINOR);
+        return 0;
+    }
+    if (!strcmp(cmd, "train"))
+        return rg_cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plugins"))
+        return rg_cmd_plugins(argc - 1, argv + 1);
+    return rg_cli_fail(2, "unknown command '%s' (see regula --help)", cmd);
+}

@@ -1,0 +1,19 @@
+/* Progress output: a redrawn bar on a terminal, plain lines otherwise
+ * (logs and CI get ~10 lines per epoch, not one per batch). */
+#ifndef RG_CLI_PROGRESS_H
+#define RG_CLI_PROGRESS_H
+
+#include "../train/train.h"
+
+typedef struct rg_progress_printer {
+    int tty;
+    int quiet;
+    double last_draw;
+    int64_t last_tenth;
+} rg_progress_printer;
+
+void rg_progress_init(rg_progress_printer *pp, int quiet);
+void rg_progress_batch(void *user, const rg_progress *p);
+void rg_progress_epoch(void *user, const rg_epoch_stats *s);
+
+#endif

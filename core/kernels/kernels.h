@@ -1,0 +1,33 @@
+/* Kernels: pointers and sizes in, no knowledge of layers, models or plugins.
+ * Row-major throughout. */
+#ifndef RG_CORE_KERNELS_H
+#define RG_CORE_KERNELS_H
+
+#include <stdint.h>
+
+/* C = alpha * op(A) op(B) + beta * C through cblas_sgemm; trans != 0
+ * transposes. m x n result, k the inner dimension. */
+void rg_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+              int64_t ldc);
+void rg_saxpy(int64_t n, float alpha, const float *x, float *y);
+
+/* y[r, :] += bias for each of `rows` rows of width `cols`. */
+void rg_add_bias_rows(int64_t rows, int64_t cols, const float *bias, float *y);
+/* db[j] = sum_r dy[r, j] (summed in row order: deterministic). */
+void rg_sum_rows(int64_t rows, int64_t cols, const float *dy, float *db);
+
+void rg_relu_forward(int64_t n, const float *x, float *y);
+/* dx = dy where y > 0 else 0; y is the forward output. */
+void rg_relu_backward(int64_t n, const float *y, const float *dy, float *dx);
+
+/* Softmax cross-entropy against soft targets (rows are distributions):
+ * loss_r = -sum_k t_rk * log softmax(z_r)_k, computed as
+ * -(sum_k t_rk * (z_rk - max_r)) + (sum_k t_rk) * log sum_k exp(z_rk - max_r)
+ * so no exp overflows (the usual log-sum-exp shift).
+ * Writes row losses to row_loss[rows], dz = grad_scale * (softmax(z) - t) when
+ * dz != NULL, and correct[r] = argmax z_r == argmax t_r. */
+void rg_softmax_xent(int64_t rows, int64_t k, const float *z, const float *t, float grad_scale,
+                     float *row_loss, float *dz, uint8_t *correct);
+
+#endif

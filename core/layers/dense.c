@@ -1,0 +1,76 @@
+/* Fully connected layer, y = x W^T + b with W stored [out, in] (PyTorch's
+ * nn.Linear layout), so row i is unit i's incoming weight vector. */
+#include <stdio.h>
+
+#include "../alloc.h"
+#include "../error.h"
+#include "../kernels/kernels.h"
+#include "layer.h"
+
+static void dense_forward(rg_layer *l, const float *x, float *y, int64_t n)
+{
+    const rg_param *w = &l->params[0], *b = &l->params[1];
+    int64_t in = w->shape[1], out = w->shape[0];
+    rg_sgemm(0, 1, n, out, in, 1.0f, x, in, w->value, in, 0.0f, y, out);
+    rg_add_bias_rows(n, out, b->value, y);
+}
+
+static void dense_backward(rg_layer *l, const float *x, const float *y, const float *dy,
+                           float *dx, int64_t n)
+{
+    (void)y;
+    rg_param *w = &l->params[0], *b = &l->params[1];
+    int64_t in = w->shape[1], out = w->shape[0];
+    /* dW = dy^T x, db = column sums of dy, dx = dy W */
+    rg_sgemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 0.0f, w->grad, in);
+    rg_sum_rows(n, out, dy, b->grad);
+    if (dx)
+        rg_sgemm(0, 0, n, in, out, 1.0f, dy, out, w->value, in, 0.0f, dx, in);
+}
+
+static const rg_layer_ops dense_ops = {"dense", dense_forward, dense_backward};
+
+static rg_status param_alloc(rg_param *p, const char *layer, const char *what, uint32_t kind,
+                             uint32_t ndim, const int64_t *shape)
+{
+    snprintf(p->name, sizeof p->name, "%s.%s", layer, what);
+    p->kind = kind;
+    p->ndim = ndim;
+    p->numel = 1;
+    for (uint32_t i = 0; i < ndim; i++) {
+        p->shape[i] = shape[i];
+        p->numel *= shape[i];
+    }
+    p->value = rg_alloc_floats((size_t)p->numel);
+    p->grad = rg_alloc_floats((size_t)p->numel);
+    if (!p->value || !p->grad)
+        return rg_error_set(RG_ERR_NOMEM, "%s: cannot allocate %lld floats", p->name,
+                            (long long)p->numel);
+    return RG_OK;
+}
+
+rg_status rg_dense_init(rg_layer *l, const char *name, rg_shape in, int64_t units)
+{
+    int64_t fan_in = rg_shape_size(in);
+    l->ops = &dense_ops;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->in = in;
+    l->out = (rg_shape){units, 1, 1, 1};
+    l->num_params = 2;
+    int64_t wshape[2] = {units, fan_in}, bshape[1] = {units};
+    rg_status st = param_alloc(&l->params[0], name, "weight", RG_TENSOR_WEIGHT, 2, wshape);
+    if (st == RG_OK)
+        st = param_alloc(&l->params[1], name, "bias", RG_TENSOR_BIAS, 1, bshape);
+    return st;
+}
+
+void rg_layer_release(rg_layer *l)
+{
+    for (int i = 0; i < l->num_params; i++) {
+        rg_free(l->params[i].value);
+        rg_free(l->params[i].grad);
+        rg_free(l->params[i].slot[0]);
+        rg_free(l->params[i].slot[1]);
+    }
+    l->num_params = 0;
+}

@@ -1,0 +1,54 @@
+/* Layers: forward/backward on batches, no I/O, no plugins. A layer reads
+ * its input and writes its output in buffers the model owns, so the
+ * training step allocates nothing. */
+#ifndef RG_CORE_LAYER_H
+#define RG_CORE_LAYER_H
+
+#include <stdint.h>
+
+#include "regula/plugin.h"
+
+/* Per-sample shape; a flat vector of F features is {F, 1, 1} with flat = 1. */
+typedef struct rg_shape {
+    int64_t c, h, w;
+    int flat;
+} rg_shape;
+
+static inline int64_t rg_shape_size(rg_shape s) { return s.c * s.h * s.w; }
+
+typedef struct rg_param {
+    char name[64];            /* "dense1.weight" */
+    uint32_t kind;            /* RG_TENSOR_WEIGHT or RG_TENSOR_BIAS */
+    uint32_t ndim;
+    int64_t shape[4];         /* dim 0 indexes the unit (neuron or filter) */
+    int64_t numel;
+    float *value;
+    float *grad;
+    float *slot[2];           /* optimizer state (momentum, Adam moments) */
+} rg_param;
+
+typedef struct rg_layer rg_layer;
+
+typedef struct rg_layer_ops {
+    const char *type;
+    /* y = f(x) for n samples. */
+    void (*forward)(rg_layer *l, const float *x, float *y, int64_t n);
+    /* Writes parameter gradients (overwriting) and, when dx != NULL,
+     * d(loss)/dx. y is this layer's own forward output. */
+    void (*backward)(rg_layer *l, const float *x, const float *y, const float *dy, float *dx,
+                     int64_t n);
+} rg_layer_ops;
+
+struct rg_layer {
+    const rg_layer_ops *ops;
+    char name[32];            /* "dense1", "relu1": what selections match */
+    rg_shape in, out;
+    int num_params;
+    rg_param params[2];
+};
+
+rg_status rg_dense_init(rg_layer *l, const char *name, rg_shape in, int64_t units);
+void rg_relu_init(rg_layer *l, const char *name, rg_shape in);
+void rg_layer_release(rg_layer *l);
+
+#endif

@@ -1,0 +1,85 @@
+#include "threads.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "error.h"
+
+/* OpenBLAS's own controls; declared here to avoid depending on which
+ * cblas.h variant the include path finds. */
+extern void openblas_set_num_threads(int num_threads);
+extern int openblas_get_parallel(void);
+
+static int g_threads = 1;
+
+rg_status rg_threads_init(int n)
+{
+    if (n <= 0) {
+        const char *env = getenv("REGULA_THREADS");
+        if (env && *env) {
+            char *end = NULL;
+            long v = strtol(env, &end, 10);
+            if (*end != '\0' || v < 1 || v > 1024)
+                return rg_error_set(RG_ERR_INVALID,
+                                    "REGULA_THREADS=%s: expected an integer in [1, 1024]", env);
+            n = (int)v;
+        } else {
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+            n = cpus > 0 ? (int)cpus : 1;
+        }
+    }
+    g_threads = n;
+    omp_set_dynamic(0);
+    omp_set_num_threads(n);
+    openblas_set_num_threads(n);
+    return RG_OK;
+}
+
+int rg_threads_count(void)
+{
+    return g_threads;
+}
+
+const char *rg_threads_blas_kind(void)
+{
+    switch (openblas_get_parallel()) {
+    case 0: return "sequential";
+    case 1: return "pthread";
+    case 2: return "openmp";
+    }
+    return "unknown";
+}
+
+rg_status rg_parallel_for(int64_t n, int64_t grain, rg_range_fn body, void *ctx)
+{
+    if (n <= 0)
+        return RG_OK;
+    if (grain < 1)
+        grain = 1;
+    int64_t chunks = (n + grain - 1) / grain;
+    if (chunks > g_threads)
+        chunks = g_threads;
+    if (chunks <= 1)
+        return body(ctx, 0, n);
+
+    rg_status status[64];
+    char message[64][256];
+    if (chunks > 64)
+        chunks = 64;
+#pragma omp parallel for num_threads((int)chunks) schedule(static, 1)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;
+        status[c] = body(ctx, begin, end);
+        if (status[c] != RG_OK) {
+            strncpy(message[c], rg_error_message(), sizeof message[c] - 1);
+            message[c][sizeof message[c] - 1] = '\0';
+        }
+    }
+    /* The lowest failing chunk wins, so the reported error is deterministic. */
+    for (int64_t c = 0; c < chunks; c++)
+        if (status[c] != RG_OK)
+            return rg_error_set(status[c], "%s", message[c]);
+    return RG_OK;
+}

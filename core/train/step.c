@@ -1,0 +1,237 @@
+/* One training step, from a filled batch to updated weights. */
+#include <math.h>
+#include <string.h>
+
+#include "../error.h"
+#include "../kernels/kernels.h"
+#include "../rng.h"
+#include "trainer.h"
+
+rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n)
+{
+    int64_t f = t->in_features, k = t->model->num_classes;
+    /* uint8 -> [0, 1] per batch: the dataset stays 1 byte per pixel */
+    for (int64_t r = 0; r < n; r++) {
+        const uint8_t *src = ds->pixels + idx[r] * f;
+        float *dst = t->x + r * f;
+        for (int64_t j = 0; j < f; j++)
+            dst[j] = (float)src[j] * (1.0f / 255.0f);
+        float *tr = t->t + r * k;
+        memset(tr, 0, (size_t)k * sizeof(float));
+        tr[ds->labels[idx[r]]] = 1.0f;
+    }
+    return RG_OK;
+}
+
+static void view_of(rg_tensor_view *v, uint32_t kind, const char *name, float *data, int64_t n,
+                    rg_shape s)
+{
+    memset(v, 0, sizeof *v);
+    v->struct_size = sizeof *v;
+    v->kind = kind;
+    v->name = name;
+    v->data = data;
+    v->shape[0] = n;
+    if (s.flat) {
+        v->ndim = 2;
+        v->shape[1] = s.c;
+    } else {
+        v->ndim = 4;
+        v->shape[1] = s.c;
+        v->shape[2] = s.h;
+        v->shape[3] = s.w;
+    }
+    v->numel = n * rg_shape_size(s);
+}
+
+static void param_view(rg_tensor_view *v, rg_param *p, float *data)
+{
+    memset(v, 0, sizeof *v);
+    v->struct_size = sizeof *v;
+    v->kind = p->kind;
+    v->name = p->name;
+    v->data = data;
+    v->ndim = p->ndim;
+    for (uint32_t i = 0; i < p->ndim; i++)
+        v->shape[i] = p->shape[i];
+    v->numel = p->numel;
+}
+
+static rg_status plugin_failed(const rg_plugin_instance *pi, const char *hook, rg_status st)
+{
+    (void)st;
+    return rg_error_wrap(RG_ERR_PLUGIN, "plugin %s: %s() failed", pi->plugin->desc.name, hook);
+}
+
+static int all_finite(const float *v, int64_t n)
+{
+    float acc = 0.0f;
+    for (int64_t i = 0; i < n; i++)
+        acc += v[i] * 0.0f; /* NaN or inf anywhere makes acc NaN */
+    return acc == 0.0f;
+}
+
+static void site_ctx(rg_trainer *t, rg_site *s, rg_mode mode, rg_rng_stream *rng,
+                     rg_activation_ctx *ctx)
+{
+    rg_rng_stream_init(rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)t->step,
+                       RG_SITE_ACTIVATION + s->site_id);
+    memset(ctx, 0, sizeof *ctx);
+    ctx->struct_size = sizeof *ctx;
+    ctx->mode = mode;
+    ctx->rng = rng;
+    ctx->state = s->state;
+    ctx->state_bytes = s->state_bytes;
+}
+
+rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
+{
+    rg_model *m = t->model;
+    const float *in = t->x;
+    for (int i = 0; i < m->num_layers; i++) {
+        rg_layer *l = &m->layers[i];
+        l->ops->forward(l, in, m->out[i], n);
+        const float *cur = m->out[i];
+        for (int k = 0; k < t->site_count[i]; k++) {
+            rg_site *s = &t->sites[t->site_first[i] + k];
+            int64_t len = n * rg_shape_size(l->out);
+            memcpy(s->buf, cur, (size_t)len * sizeof(float));
+            rg_tensor_view act;
+            view_of(&act, RG_TENSOR_ACTIVATION, l->name, s->buf, n, l->out);
+            rg_rng_stream rng;
+            rg_activation_ctx ctx;
+            site_ctx(t, s, mode, &rng, &ctx);
+            rg_error_clear();
+            rg_status st = s->pi->plugin->reg.activation_forward(s->pi->inst, &ctx, &act);
+            if (st != RG_OK)
+                return plugin_failed(s->pi, "activation_forward", st);
+            if (mode == RG_MODE_TRAIN)
+                t->penalty[s->reg_index] += ctx.penalty;
+            cur = s->buf;
+        }
+        t->post[i] = (float *)cur;
+        in = cur;
+    }
+    return RG_OK;
+}
+
+static rg_status backward(rg_trainer *t, int64_t n)
+{
+    rg_model *m = t->model;
+    for (int i = m->num_layers - 1; i >= 0; i--) {
+        rg_layer *l = &m->layers[i];
+        for (int k = t->site_count[i] - 1; k >= 0; k--) {
+            rg_site *s = &t->sites[t->site_first[i] + k];
+            rg_tensor_view grad, out;
+            view_of(&grad, RG_TENSOR_GRADIENT, l->name, m->grad[i], n, l->out);
+            view_of(&out, RG_TENSOR_ACTIVATION, l->name, s->buf, n, l->out);
+            rg_rng_stream rng;
+            rg_activation_ctx ctx;
+            site_ctx(t, s, RG_MODE_TRAIN, &rng, &ctx);
+            ctx.output = &out;
+            rg_error_clear();
+            rg_status st = s->pi->plugin->reg.activation_backward(s->pi->inst, &ctx, &grad);
+            if (st != RG_OK)
+                return plugin_failed(s->pi, "activation_backward", st);
+        }
+        const float *x = i > 0 ? t->post[i - 1] : t->x;
+        l->ops->backward(l, x, m->out[i], m->grad[i], i > 0 ? m->grad[i - 1] : NULL, n);
+    }
+    return RG_OK;
+}
+
+static rg_status add_penalties(rg_trainer *t, double *loss)
+{
+    for (int k = 0; k < t->num_targets; k++) {
+        rg_target *tg = &t->targets[k];
+        if (!tg->pi->plugin->reg.penalty)
+            continue;
+        rg_tensor_view value, grad;
+        param_view(&value, tg->param, tg->param->value);
+        param_view(&grad, tg->param, tg->param->grad);
+        double p = 0.0;
+        rg_error_clear();
+        rg_status st = tg->pi->plugin->reg.penalty(tg->pi->inst, &value, &p, &grad);
+        if (st != RG_OK)
+            return plugin_failed(tg->pi, "penalty", st);
+        if (!isfinite(p) || !all_finite(tg->param->grad, tg->param->numel))
+            return rg_error_set(RG_ERR_NUMERIC,
+                                "plugin %s: penalty() on %s produced a non-finite %s",
+                                tg->pi->plugin->desc.name, tg->param->name,
+                                isfinite(p) ? "gradient" : "penalty");
+        t->penalty[tg->reg_index] += p;
+        *loss += p;
+    }
+    return RG_OK;
+}
+
+static rg_status apply_constraints(rg_trainer *t)
+{
+    for (int k = 0; k < t->num_targets; k++) {
+        rg_target *tg = &t->targets[k];
+        if (!tg->pi->plugin->reg.project)
+            continue;
+        rg_tensor_view value;
+        param_view(&value, tg->param, tg->param->value);
+        rg_error_clear();
+        rg_status st = tg->pi->plugin->reg.project(tg->pi->inst, &value);
+        if (st != RG_OK)
+            return plugin_failed(tg->pi, "project", st);
+    }
+    return RG_OK;
+}
+
+static rg_status augment(rg_trainer *t, int64_t n)
+{
+    const rg_dataset *ds = t->data;
+    for (int k = 0; k < t->cfg.num_augs; k++) {
+        rg_plugin_instance *pi = t->cfg.augs[k];
+        rg_batch_view b = {sizeof b, 0, n, ds->c, ds->h, ds->w, t->x, t->t,
+                           t->model->num_classes};
+        rg_rng_stream rng;
+        rg_rng_stream_init(&rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)t->step,
+                           RG_SITE_AUGMENT + (uint64_t)k);
+        rg_error_clear();
+        rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
+        if (st != RG_OK)
+            return plugin_failed(pi, "apply", st);
+    }
+    return RG_OK;
+}
+
+rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, int64_t *correct)
+{
+    rg_model *m = t->model;
+    int last = m->num_layers - 1;
+    int64_t k = m->num_classes;
+    memset(t->penalty, 0, sizeof t->penalty);
+    rg_status st = augment(t, n);
+    if (st == RG_OK)
+        st = rg_step_forward(t, n, RG_MODE_TRAIN);
+    if (st != RG_OK)
+        return st;
+    /* mean cross-entropy over the batch, as torch.nn.CrossEntropyLoss */
+    rg_softmax_xent(n, k, t->post[last], t->t, 1.0f / (float)n, t->row_loss, m->grad[last],
+                    t->correct);
+    double sum = 0.0;
+    int64_t hits = 0;
+    for (int64_t r = 0; r < n; r++) {
+        sum += t->row_loss[r];
+        hits += t->correct[r];
+    }
+    double batch_loss = sum / (double)n;
+    for (int r = 0; r < t->cfg.num_regs; r++)
+        batch_loss += t->penalty[r]; /* activation-hook penalties from forward */
+    if ((st = backward(t, n)) != RG_OK || (st = add_penalties(t, &batch_loss)) != RG_OK)
+        return st;
+    if (!isfinite(batch_loss))
+        return rg_error_set(RG_ERR_NUMERIC,
+                            "loss became non-finite at epoch %lld step %lld (lower --lr?)",
+                            (long long)t->epoch + 1, (long long)t->step + 1);
+    rg_optim_step(&t->opt, m->params, m->num_params, t->cfg.optim.lr);
+    if ((st = apply_constraints(t)) != RG_OK)
+        return st;
+    *loss = batch_loss;
+    *correct = hits;
+    return RG_OK;
+}

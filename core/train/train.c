@@ -1,0 +1,364 @@
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../alloc.h"
+#include "../error.h"
+#include "../kernels/kernels.h"
+#include "../rng.h"
+#include "trainer.h"
+
+void rg_train_config_defaults(rg_train_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->epochs = 10;
+    cfg->batch = 128;
+    rg_optim_config_defaults(&cfg->optim);
+    cfg->seed = 1;
+    cfg->val_fraction = 0.1;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Validation examples are a seeded random subset of the (limited) training
+ * set; both parts keep file order, the training part is reshuffled per epoch. */
+static rg_status split(rg_trainer *t)
+{
+    int64_t total = t->data->n;
+    if (t->cfg.train_limit > 0 && t->cfg.train_limit < total)
+        total = t->cfg.train_limit;
+    int64_t n_val = (int64_t)floor(t->cfg.val_fraction * (double)total);
+    if (n_val >= total)
+        return rg_error_set(RG_ERR_INVALID, "--val %g leaves no training examples out of %lld",
+                            t->cfg.val_fraction, (long long)total);
+    int64_t *perm = malloc((size_t)total * sizeof *perm);
+    uint8_t *is_val = calloc((size_t)total, 1);
+    t->train_idx = malloc((size_t)(total - n_val) * sizeof *t->train_idx);
+    t->order = malloc((size_t)(total - n_val) * sizeof *t->order);
+    t->val_idx = malloc((size_t)(n_val ? n_val : 1) * sizeof *t->val_idx);
+    if (!perm || !is_val || !t->train_idx || !t->val_idx || !t->order) {
+        free(perm);
+        free(is_val);
+        return rg_error_set(RG_ERR_NOMEM, "cannot allocate the index of %lld examples",
+                            (long long)total);
+    }
+    for (int64_t i = 0; i < total; i++)
+        perm[i] = i;
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, t->cfg.seed, 0, 0, RG_SITE_SPLIT);
+    rg_rng_shuffle(&s, perm, total);
+    for (int64_t i = 0; i < n_val; i++)
+        is_val[perm[i]] = 1;
+    t->n_train = t->n_val = 0;
+    for (int64_t i = 0; i < total; i++) {
+        if (is_val[i])
+            t->val_idx[t->n_val++] = i;
+        else
+            t->train_idx[t->n_train++] = i;
+    }
+    free(perm);
+    free(is_val);
+    return RG_OK;
+}
+
+static void append_text(char *buf, size_t cap, const char *s)
+{
+    size_t used = strlen(buf);
+    snprintf(buf + used, cap - used, "%s%s", used ? " " : "", s);
+}
+
+/* Decide, once, which parameters and sites each regularizer touches. The
+ * plugin is told only about those. */
+static rg_status resolve_targets(rg_trainer *t)
+{
+    rg_model *m = t->model;
+    for (int r = 0; r < t->cfg.num_regs; r++) {
+        rg_plugin_instance *pi = t->cfg.regs[r];
+        const rg_regularizer_hooks *h = &pi->plugin->reg;
+        if (h->penalty || h->project) {
+            for (int i = 0; i < m->num_layers; i++) {
+                rg_layer *l = &m->layers[i];
+                if (pi->sel.layers[0] && !rg_selection_match(pi->sel.layers, l->name))
+                    continue;
+                for (int p = 0; p < l->num_params; p++) {
+                    rg_param *prm = &l->params[p];
+                    uint32_t bit = prm->kind == RG_TENSOR_BIAS ? RG_SEL_BIASES : RG_SEL_WEIGHTS;
+                    if (!(pi->sel.tensors & bit))
+                        continue;
+                    if (t->num_targets >= RG_MAX_TARGETS)
+                        return rg_error_set(RG_ERR_INVALID, "too many regularizer targets");
+                    t->targets[t->num_targets++] = (rg_target){pi, r, prm};
+                    append_text(t->targets_text[r], sizeof t->targets_text[r], prm->name);
+                }
+            }
+        }
+        if (h->activation_forward) {
+            /* Default sites: after every hidden activation (ReLU), never
+             * after the output layer, whose logits feed the loss. */
+            int found = 0;
+            for (int i = 0; i < m->num_layers - 1; i++) {
+                rg_layer *l = &m->layers[i];
+                int match = pi->sel.after[0] ? rg_selection_match(pi->sel.after, l->name)
+                                             : strcmp(l->ops->type, "relu") == 0;
+                if (!match)
+                    continue;
+                if (t->num_sites >= RG_MAX_SITES)
+                    return rg_error_set(RG_ERR_INVALID, "too many activation hook sites");
+                rg_site *s = &t->sites[t->num_sites];
+                s->pi = pi;
+                s->reg_index = r;
+                s->layer = i;
+                s->site_id = (uint64_t)t->num_sites;
+                t->num_sites++;
+                found++;
+                char txt[64];
+                snprintf(txt, sizeof txt, "after:%s", l->name);
+                append_text(t->targets_text[r], sizeof t->targets_text[r], txt);
+            }
+            if (pi->sel.after[0] && !found)
+                return rg_error_set(RG_ERR_INVALID,
+                                    "%s: after=%s matches no hidden layer of --model %s",
+                                    pi->plugin->desc.name, pi->sel.after, m->spec.text);
+        } else if (pi->sel.after[0]) {
+            return rg_error_set(RG_ERR_INVALID,
+                                "%s: after= selects activation sites, but this plugin has no "
+                                "activation hooks (use layers=)",
+                                pi->plugin->desc.name);
+        }
+        if ((h->penalty || h->project) && pi->sel.layers[0] && !t->targets_text[r][0])
+            return rg_error_set(RG_ERR_INVALID, "%s: layers=%s matches no parameter",
+                                pi->plugin->desc.name, pi->sel.layers);
+    }
+    /* Group sites per layer, in --reg order, for the step loop. */
+    rg_site sorted[RG_MAX_SITES];
+    int n = 0;
+    for (int i = 0; i < m->num_layers; i++) {
+        t->site_first[i] = n;
+        t->site_count[i] = 0;
+        for (int k = 0; k < t->num_sites; k++)
+            if (t->sites[k].layer == i) {
+                sorted[n++] = t->sites[k];
+                t->site_count[i]++;
+            }
+    }
+    memcpy(t->sites, sorted, (size_t)n * sizeof sorted[0]);
+    return RG_OK;
+}
+
+static rg_status alloc_buffers(rg_trainer *t)
+{
+    rg_model *m = t->model;
+    int64_t b = t->cfg.batch;
+    rg_status st = rg_model_set_batch(m, b);
+    if (st != RG_OK)
+        return st;
+    t->in_features = rg_shape_size(m->input);
+    t->x = rg_alloc_floats((size_t)(b * t->in_features));
+    t->t = rg_alloc_floats((size_t)(b * m->num_classes));
+    t->row_loss = rg_alloc_floats((size_t)b);
+    t->correct = rg_alloc((size_t)b);
+    if (!t->x || !t->t || !t->row_loss || !t->correct)
+        return rg_error_set(RG_ERR_NOMEM, "cannot allocate batch buffers");
+    for (int k = 0; k < t->num_sites; k++) {
+        rg_site *s = &t->sites[k];
+        rg_layer *l = &m->layers[s->layer];
+        s->buf = rg_alloc_floats((size_t)(b * rg_shape_size(l->out)));
+        if (!s->buf)
+            return rg_error_set(RG_ERR_NOMEM, "cannot allocate activation hook buffers");
+        const rg_regularizer_hooks *h = &s->pi->plugin->reg;
+        if (h->activation_state_bytes) {
+            rg_tensor_view v = {0};
+            v.struct_size = sizeof v;
+            v.kind = RG_TENSOR_ACTIVATION;
+            v.name = l->name;
+            v.ndim = 2;
+            v.shape[0] = b;
+            v.shape[1] = rg_shape_size(l->out);
+            v.numel = v.shape[0] * v.shape[1];
+            s->state_bytes = h->activation_state_bytes(s->pi->inst, &v);
+            if (s->state_bytes) {
+                s->state = rg_alloc(s->state_bytes);
+                if (!s->state)
+                    return rg_error_set(RG_ERR_NOMEM, "plugin %s: cannot allocate %zu bytes of "
+                                        "activation state", s->pi->plugin->desc.name,
+                                        s->state_bytes);
+            }
+        }
+    }
+    return RG_OK;
+}
+
+rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_train_config *cfg,
+                            rg_trainer **out)
+{
+    if (cfg->batch < 1 || cfg->epochs < 0)
+        return rg_error_set(RG_ERR_INVALID, "batch must be >= 1 and epochs >= 0");
+    if (rg_shape_size(model->input) != train->c * train->h * train->w)
+        return rg_error_set(RG_ERR_INVALID, "model input has %lld features, data %lld",
+                            (long long)rg_shape_size(model->input),
+                            (long long)(train->c * train->h * train->w));
+    rg_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return rg_error_set(RG_ERR_NOMEM, "cannot allocate the trainer");
+    t->model = model;
+    t->data = train;
+    t->cfg = *cfg;
+    rg_status st = split(t);
+    if (st == RG_OK)
+        st = resolve_targets(t);
+    if (st == RG_OK)
+        st = alloc_buffers(t);
+    if (st == RG_OK)
+        st = rg_optim_init(&t->opt, &cfg->optim, model->params, model->num_params);
+    if (st != RG_OK) {
+        rg_trainer_destroy(t);
+        return st;
+    }
+    *out = t;
+    return RG_OK;
+}
+
+void rg_trainer_destroy(rg_trainer *t)
+{
+    if (!t)
+        return;
+    for (int k = 0; k < t->num_sites; k++) {
+        rg_free(t->sites[k].buf);
+        rg_free(t->sites[k].state);
+    }
+    rg_free(t->x);
+    rg_free(t->t);
+    rg_free(t->row_loss);
+    rg_free(t->correct);
+    free(t->train_idx);
+    free(t->val_idx);
+    free(t->order);
+    free(t);
+}
+
+rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
+{
+    double t0 = now_seconds();
+    int64_t n = t->n_train, b = t->cfg.batch;
+    int64_t batches = (n + b - 1) / b;
+    memcpy(t->order, t->train_idx, (size_t)n * sizeof *t->order);
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, t->cfg.seed, (uint64_t)t->epoch + 1, 0, RG_SITE_SHUFFLE);
+    rg_rng_shuffle(&s, t->order, n);
+    double loss_sum = 0.0;
+    int64_t hits = 0, seen = 0;
+    for (int64_t i = 0; i < batches; i++) {
+        int64_t start = i * b, cnt = start + b <= n ? b : n - start;
+        rg_status st = rg_step_fill_batch(t, t->data, t->order + start, cnt);
+        double loss = 0.0;
+        int64_t correct = 0;
+        if (st == RG_OK)
+            st = rg_step_train(t, cnt, &loss, &correct);
+        if (st != RG_OK)
+            return st;
+        t->step++;
+        loss_sum += loss * (double)cnt;
+        hits += correct;
+        seen += cnt;
+        if (t->cfg.on_batch) {
+            rg_progress p = {t->epoch + 1, t->cfg.epochs, i + 1, batches,
+                             loss_sum / (double)seen, (double)hits / (double)seen,
+                             now_seconds() - t0};
+            t->cfg.on_batch(t->cfg.user, &p);
+        }
+    }
+    t->epoch++;
+    memset(stats, 0, sizeof *stats);
+    stats->epoch = t->epoch;
+    stats->seconds = now_seconds() - t0;
+    stats->train_loss = seen ? loss_sum / (double)seen : NAN;
+    stats->train_accuracy = seen ? (double)hits / (double)seen : NAN;
+    stats->val_loss = stats->val_accuracy = NAN;
+    if (t->n_val > 0) {
+        double e0 = now_seconds();
+        rg_eval ev;
+        rg_status st = rg_trainer_evaluate_val(t, &ev);
+        if (st != RG_OK)
+            return st;
+        stats->val_loss = ev.loss;
+        stats->val_accuracy = ev.accuracy;
+        stats->eval_seconds = now_seconds() - e0;
+    }
+    if (t->cfg.on_epoch)
+        t->cfg.on_epoch(t->cfg.user, stats);
+    return RG_OK;
+}
+
+static rg_status evaluate(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n,
+                          rg_eval *out)
+{
+    rg_model *m = t->model;
+    int last = m->num_layers - 1;
+    int64_t b = t->cfg.batch;
+    double loss_sum = 0.0;
+    int64_t hits = 0;
+    int64_t *seq = NULL;
+    if (!idx) {
+        seq = malloc((size_t)(b) * sizeof *seq);
+        if (!seq)
+            return rg_error_set(RG_ERR_NOMEM, "cannot allocate evaluation index");
+    }
+    for (int64_t start = 0; start < n; start += b) {
+        int64_t cnt = start + b <= n ? b : n - start;
+        const int64_t *rows = idx ? idx + start : seq;
+        if (!idx)
+            for (int64_t r = 0; r < cnt; r++)
+                seq[r] = start + r;
+        rg_status st = rg_step_fill_batch(t, ds, rows, cnt);
+        if (st == RG_OK)
+            st = rg_step_forward(t, cnt, RG_MODE_EVAL);
+        if (st != RG_OK) {
+            free(seq);
+            return st;
+        }
+        rg_softmax_xent(cnt, m->num_classes, t->post[last], t->t, 0.0f, t->row_loss, NULL,
+                        t->correct);
+        for (int64_t r = 0; r < cnt; r++) {
+            loss_sum += t->row_loss[r];
+            hits += t->correct[r];
+        }
+    }
+    free(seq);
+    out->count = n;
+    out->loss = n ? loss_sum / (double)n : NAN;
+    out->accuracy = n ? (double)hits / (double)n : NAN;
+    return RG_OK;
+}
+
+rg_status rg_trainer_evaluate(rg_trainer *t, const rg_dataset *ds, rg_eval *out)
+{
+    if (ds->c * ds->h * ds->w != t->in_features)
+        return rg_error_set(RG_ERR_INVALID, "evaluation data has %lld features, model %lld",
+                            (long long)(ds->c * ds->h * ds->w), (long long)t->in_features);
+    if (ds->num_classes > t->model->num_classes)
+        return rg_error_set(RG_ERR_INVALID, "evaluation data has %d classes, model %d",
+                            ds->num_classes, t->model->num_classes);
+    return evaluate(t, ds, NULL, ds->n, out);
+}
+
+rg_status rg_trainer_evaluate_train(rg_trainer *t, rg_eval *out)
+{
+    return evaluate(t, t->data, t->train_idx, t->n_train, out);
+}
+
+rg_status rg_trainer_evaluate_val(rg_trainer *t, rg_eval *out)
+{
+    return evaluate(t, t->data, t->val_idx, t->n_val, out);
+}
+
+int64_t rg_trainer_train_count(const rg_trainer *t) { return t->n_train; }
+int64_t rg_trainer_val_count(const rg_trainer *t) { return t->n_val; }
+double rg_trainer_penalty(const rg_trainer *t, int k) { return t->penalty[k]; }
+const char *rg_trainer_targets(const rg_trainer *t, int k) { return t->targets_text[k]; }

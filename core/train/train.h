@@ -1,0 +1,75 @@
+/* The training loop. Data flows one way per step:
+ *   batch (augmenters) -> forward (activation hooks) -> loss + penalties
+ *   -> backward (activation hooks, penalty gradients) -> optimizer step
+ *   -> constraints (project) -> metrics.
+ * The library reports progress through callbacks; it never prints. */
+#ifndef RG_CORE_TRAIN_H
+#define RG_CORE_TRAIN_H
+
+#include <stdint.h>
+
+#include "../model/model.h"
+#include "../optim/optim.h"
+#include "../plugin/instance.h"
+#include "dataset.h"
+
+#define RG_TRAIN_MAX_PLUGINS 32
+
+typedef struct rg_progress {
+    int64_t epoch, epochs;    /* 1-based epoch */
+    int64_t batch, batches;   /* 1-based batch within the epoch */
+    double loss, accuracy;    /* running means over the epoch so far */
+    double seconds;           /* since the epoch started */
+} rg_progress;
+
+typedef struct rg_epoch_stats {
+    int64_t epoch;
+    double train_loss, train_accuracy; /* running means in train mode, data loss + penalties */
+    double val_loss, val_accuracy;     /* eval mode; NaN without a validation split */
+    double seconds;                    /* training steps only, evaluation excluded */
+    double eval_seconds;
+} rg_epoch_stats;
+
+typedef struct rg_train_config {
+    int64_t epochs;
+    int64_t batch;
+    rg_optim_config optim;
+    uint64_t seed;
+    double val_fraction;      /* held out from the training set */
+    int64_t train_limit;      /* use the first N training images; 0 = all */
+    int num_regs, num_augs;
+    rg_plugin_instance *regs[RG_TRAIN_MAX_PLUGINS];
+    rg_plugin_instance *augs[RG_TRAIN_MAX_PLUGINS];
+    void (*on_batch)(void *user, const rg_progress *p);
+    void (*on_epoch)(void *user, const rg_epoch_stats *s);
+    void *user;
+} rg_train_config;
+
+typedef struct rg_eval {
+    double loss, accuracy;
+    int64_t count;
+} rg_eval;
+
+typedef struct rg_trainer rg_trainer;
+
+void rg_train_config_defaults(rg_train_config *cfg);
+/* Splits `train` into training and validation parts (seeded), resolves
+ * which tensors and sites each regularizer touches, sizes every buffer. */
+rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_train_config *cfg,
+                            rg_trainer **out);
+void rg_trainer_destroy(rg_trainer *t);
+rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats);
+/* Eval-mode loss (data loss only) and accuracy over a whole dataset, or
+ * over the trainer's own training / validation parts. */
+rg_status rg_trainer_evaluate(rg_trainer *t, const rg_dataset *ds, rg_eval *out);
+rg_status rg_trainer_evaluate_train(rg_trainer *t, rg_eval *out);
+rg_status rg_trainer_evaluate_val(rg_trainer *t, rg_eval *out);
+int64_t rg_trainer_train_count(const rg_trainer *t);
+int64_t rg_trainer_val_count(const rg_trainer *t);
+/* Sum of the penalty terms regularizer k added at the last training step
+ * (from penalty() and activation hooks), in units of the loss. */
+double rg_trainer_penalty(const rg_trainer *t, int k);
+/* Human-readable list of what regularizer k was attached to. */
+const char *rg_trainer_targets(const rg_trainer *t, int k);
+
+#endif

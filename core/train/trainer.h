@@ -1,0 +1,57 @@
+/* Internal state of the trainer, shared by the files of core/train. */
+#ifndef RG_CORE_TRAINER_H
+#define RG_CORE_TRAINER_H
+
+#include "train.h"
+
+#define RG_MAX_SITES 128
+#define RG_MAX_TARGETS 512
+
+/* One activation hook attached after one layer. */
+typedef struct rg_site {
+    rg_plugin_instance *pi;
+    int reg_index;
+    int layer;
+    uint64_t site_id;         /* keys the RNG stream */
+    float *buf;               /* this hook's output, max_batch x features */
+    void *state;
+    size_t state_bytes;
+} rg_site;
+
+/* One (regularizer, parameter) pair for penalty() and project(). */
+typedef struct rg_target {
+    rg_plugin_instance *pi;
+    int reg_index;
+    rg_param *param;
+} rg_target;
+
+struct rg_trainer {
+    rg_model *model;
+    const rg_dataset *data;
+    rg_train_config cfg;
+    rg_optimizer opt;
+    int64_t epoch;            /* epochs completed */
+    int64_t step;             /* global step counter */
+
+    int64_t n_train, n_val;
+    int64_t *train_idx, *val_idx, *order;
+
+    int num_sites, num_targets;
+    rg_site sites[RG_MAX_SITES];
+    rg_target targets[RG_MAX_TARGETS];
+    int site_first[RG_MODEL_MAX_LAYERS], site_count[RG_MODEL_MAX_LAYERS];
+    float *post[RG_MODEL_MAX_LAYERS]; /* what layer i+1 reads */
+    double penalty[RG_TRAIN_MAX_PLUGINS];
+    char targets_text[RG_TRAIN_MAX_PLUGINS][256];
+
+    int64_t in_features;
+    float *x, *t, *row_loss;
+    uint8_t *correct;
+};
+
+/* step.c */
+rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n);
+rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode);
+rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, int64_t *correct);
+
+#endif

@@ -1,0 +1,122 @@
+/* L2 regularization: penalty (lambda/2) * sum w^2, gradient lambda * w.
+ *
+ * With the default convention="torch" the gradient equals what PyTorch's
+ * SGD weight_decay=lambda adds (torch.optim.SGD docs: g += weight_decay * w),
+ * so lambda means the same number in both. convention="keras" follows
+ * tf.keras.regularizers.L2: penalty lambda * sum w^2, gradient 2 lambda w. */
+#include <regula/plugin.h>
+
+typedef struct l2 {
+    const rg_host_api *host;
+    float lambda;
+    int keras;
+} l2;
+
+typedef struct l2_job {
+    const float *w;
+    double *partial;  /* per-chunk sums of w^2 */
+    int64_t chunk;
+} l2_job;
+
+static const char *const conventions[] = {"torch", "keras", NULL};
+
+static const rg_param_desc l2_params[] = {
+    RG_PARAM_FLOAT_DESC("lambda", 5e-4, 0.0, 1.0, RG_PARAM_LOG_SCALE,
+                        "strength; gradient lambda*w (torch) or 2*lambda*w (keras)"),
+    RG_PARAM_ENUM_DESC("convention", 0, conventions,
+                       "torch: (lambda/2)*sum(w^2), keras: lambda*sum(w^2)"),
+};
+
+static rg_status l2_create(const rg_host_api *host, const rg_params *params, void **inst)
+{
+    l2 *s = host->alloc(sizeof *s);
+    if (!s) {
+        host->set_error("l2: out of memory");
+        return RG_ERR_NOMEM;
+    }
+    s->host = host;
+    s->lambda = (float)params->values[0].number;
+    s->keras = params->values[1].number == 1.0;
+    *inst = s;
+    return RG_OK;
+}
+
+static void l2_destroy(void *inst)
+{
+    l2 *s = inst;
+    s->host->free(s);
+}
+
+/* Fixed chunks (not per thread) so the sum order, hence the penalty bits,
+ * do not depend on the thread count. */
+#define L2_CHUNK 16384
+
+static rg_status l2_chunk(void *ctx, int64_t begin, int64_t end)
+{
+    l2_job *j = ctx;
+    for (int64_t c = begin; c < end; c++) {
+        int64_t lo = c * j->chunk, hi = lo + j->chunk;
+        double sum = 0.0;
+        for (int64_t i = lo; i < hi; i++)
+            sum += (double)j->w[i] * (double)j->w[i];
+        j->partial[c] = sum;
+    }
+    return RG_OK;
+}
+
+static rg_status l2_penalty(void *inst, const rg_tensor_view *param, double *loss,
+                            rg_tensor_view *grad)
+{
+    l2 *s = inst;
+    const rg_host_api *h = s->host;
+    float coef = s->keras ? 2.0f * s->lambda : s->lambda;
+    int64_t n = param->numel;
+    int64_t chunks = (n + L2_CHUNK - 1) / L2_CHUNK;
+    double stack_partial[64];
+    double *partial = chunks <= 64 ? stack_partial : h->alloc((size_t)chunks * sizeof(double));
+    if (!partial) {
+        h->set_error("l2: out of memory for %lld partial sums", (long long)chunks);
+        return RG_ERR_NOMEM;
+    }
+    /* full chunks in parallel, the tail here */
+    int64_t full = n / L2_CHUNK;
+    l2_job job = {param->data, partial, L2_CHUNK};
+    rg_status st = h->parallel_for(full, 1, l2_chunk, &job);
+    if (st != RG_OK)
+        return st;
+    if (full < chunks) {
+        double sum = 0.0;
+        for (int64_t i = full * L2_CHUNK; i < n; i++)
+            sum += (double)param->data[i] * (double)param->data[i];
+        partial[full] = sum;
+    }
+    double total = 0.0;
+    for (int64_t c = 0; c < chunks; c++)
+        total += partial[c];
+    if (partial != stack_partial)
+        h->free(partial);
+    h->saxpy(n, coef, param->data, grad->data);
+    *loss += (s->keras ? 1.0 : 0.5) * (double)s->lambda * total;
+    return RG_OK;
+}
+
+static const rg_regularizer_hooks l2_hooks = {
+    .struct_size = sizeof(rg_regularizer_hooks),
+    .penalty = l2_penalty,
+};
+
+static const rg_plugin_desc l2_desc = {
+    .struct_size = sizeof(rg_plugin_desc),
+    .kind = RG_PLUGIN_REGULARIZER,
+    .caps = RG_CAP_DETERMINISTIC | RG_CAP_PENALTY_NONNEG,
+    .num_params = sizeof l2_params / sizeof l2_params[0],
+    .name = "l2",
+    .version = "1.0.0",
+    .doc = "L2 weight penalty (lambda/2)*sum(w^2); gradient lambda*w (PyTorch weight_decay)",
+    .params = l2_params,
+    .create = l2_create,
+    .destroy = l2_destroy,
+    .regularizer = &l2_hooks,
+};
+
+RG_DEFINE_PLUGIN(l2_desc)
