@@ -52,6 +52,8 @@ void rg_progress_epoch(void *user, const rg_epoch_stats *s)
         printf("\r\033[K");
     printf("epoch %3lld  train loss %.4f acc %.4f", (long long)s->epoch, s->train_loss,
            s->train_accuracy);
+    if (s->train_penalty != 0.0)
+        printf(" (+penalty %.4f)", s->train_penalty);
     if (!isnan(s->val_loss))
         printf("  val loss %.4f acc %.4f", s->val_loss, s->val_accuracy);
     printf("  %.2f s\n", s->seconds);

@@ -253,7 +253,7 @@ static rg_status write_summary(const char *path, const train_opts *o, const rg_m
     rg_json_key(&j, "notes");
     rg_json_string(&j, "train_*/val_*/test_* are eval-mode data loss and accuracy after the "
                        "last epoch; history holds per-epoch running means in train mode "
-                       "(data loss + penalties); seconds exclude evaluation");
+                       "(data loss; train_penalty is what regularizers added); seconds exclude evaluation");
     rg_json_key(&j, "regularizers");
     rg_json_begin_array(&j);
     for (int k = 0; k < o->cfg.num_regs; k++) {
@@ -272,6 +272,7 @@ static rg_status write_summary(const char *path, const train_opts *o, const rg_m
         rg_json_key(&j, "epoch"); rg_json_int(&j, s->epoch);
         rg_json_key(&j, "train_loss"); rg_json_number(&j, s->train_loss);
         rg_json_key(&j, "train_accuracy"); rg_json_number(&j, s->train_accuracy);
+        rg_json_key(&j, "train_penalty"); rg_json_number(&j, s->train_penalty);
         rg_json_key(&j, "val_loss"); rg_json_number(&j, s->val_loss);
         rg_json_key(&j, "val_accuracy"); rg_json_number(&j, s->val_accuracy);
         rg_json_key(&j, "seconds"); rg_json_number(&j, s->seconds);

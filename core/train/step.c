@@ -140,7 +140,7 @@ static rg_status backward(rg_trainer *t, int64_t n)
     return RG_OK;
 }
 
-static rg_status add_penalties(rg_trainer *t, double *loss)
+static rg_status add_penalties(rg_trainer *t, double *total)
 {
     for (int k = 0; k < t->num_targets; k++) {
         rg_target *tg = &t->targets[k];
@@ -160,7 +160,7 @@ static rg_status add_penalties(rg_trainer *t, double *loss)
                                 tg->pi->plugin->desc.name, tg->param->name,
                                 isfinite(p) ? "gradient" : "penalty");
         t->penalty[tg->reg_index] += p;
-        *loss += p;
+        *total += p;
     }
     return RG_OK;
 }
@@ -199,7 +199,8 @@ static rg_status augment(rg_trainer *t, int64_t n)
     return RG_OK;
 }
 
-rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, int64_t *correct)
+rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
+                        int64_t *correct)
 {
     rg_model *m = t->model;
     int last = m->num_layers - 1;
@@ -219,19 +220,20 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, int64_t *correct
         sum += t->row_loss[r];
         hits += t->correct[r];
     }
-    double batch_loss = sum / (double)n;
+    double data_loss = sum / (double)n, pen = 0.0;
     for (int r = 0; r < t->cfg.num_regs; r++)
-        batch_loss += t->penalty[r]; /* activation-hook penalties from forward */
-    if ((st = backward(t, n)) != RG_OK || (st = add_penalties(t, &batch_loss)) != RG_OK)
+        pen += t->penalty[r]; /* activation-hook penalties from forward */
+    if ((st = backward(t, n)) != RG_OK || (st = add_penalties(t, &pen)) != RG_OK)
         return st;
-    if (!isfinite(batch_loss))
+    if (!isfinite(data_loss + pen))
         return rg_error_set(RG_ERR_NUMERIC,
                             "loss became non-finite at epoch %lld step %lld (lower --lr?)",
                             (long long)t->epoch + 1, (long long)t->step + 1);
     rg_optim_step(&t->opt, m->params, m->num_params, t->cfg.optim.lr);
     if ((st = apply_constraints(t)) != RG_OK)
         return st;
-    *loss = batch_loss;
+    *loss = data_loss;
+    *penalty = pen;
     *correct = hits;
     return RG_OK;
 }

@@ -252,19 +252,20 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     rg_rng_stream s;
     rg_rng_stream_init(&s, t->cfg.seed, (uint64_t)t->epoch + 1, 0, RG_SITE_SHUFFLE);
     rg_rng_shuffle(&s, t->order, n);
-    double loss_sum = 0.0;
+    double loss_sum = 0.0, pen_sum = 0.0;
     int64_t hits = 0, seen = 0;
     for (int64_t i = 0; i < batches; i++) {
         int64_t start = i * b, cnt = start + b <= n ? b : n - start;
         rg_status st = rg_step_fill_batch(t, t->data, t->order + start, cnt);
-        double loss = 0.0;
+        double loss = 0.0, pen = 0.0;
         int64_t correct = 0;
         if (st == RG_OK)
-            st = rg_step_train(t, cnt, &loss, &correct);
+            st = rg_step_train(t, cnt, &loss, &pen, &correct);
         if (st != RG_OK)
             return st;
         t->step++;
         loss_sum += loss * (double)cnt;
+        pen_sum += pen * (double)cnt;
         hits += correct;
         seen += cnt;
         if (t->cfg.on_batch) {
@@ -280,6 +281,7 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     stats->seconds = now_seconds() - t0;
     stats->train_loss = seen ? loss_sum / (double)seen : NAN;
     stats->train_accuracy = seen ? (double)hits / (double)seen : NAN;
+    stats->train_penalty = seen ? pen_sum / (double)seen : NAN;
     stats->val_loss = stats->val_accuracy = NAN;
     if (t->n_val > 0) {
         double e0 = now_seconds();

@@ -24,7 +24,8 @@ typedef struct rg_progress {
 
 typedef struct rg_epoch_stats {
     int64_t epoch;
-    double train_loss, train_accuracy; /* running means in train mode, data loss + penalties */
+    double train_loss, train_accuracy; /* running means in train mode, data loss only */
+    double train_penalty;              /* running mean of the regularizers' loss terms */
     double val_loss, val_accuracy;     /* eval mode; NaN without a validation split */
     double seconds;                    /* training steps only, evaluation excluded */
     double eval_seconds;

@@ -52,6 +52,8 @@ struct rg_trainer {
 /* step.c */
 rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n);
 rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode);
-rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, int64_t *correct);
+/* loss: mean data loss of the batch; penalty: what regularizers added. */
+rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
+                        int64_t *correct);
 
 #endif

@@ -1,0 +1,200 @@
+/* The regula command as a user meets it: every bad input gets one clear
+ * line on stderr and a non-zero exit, never a crash. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define REGULA REGULA_TEST_BIN "/regula"
+
+static char out[1 << 16], err[1 << 16];
+static char tmpdir[64];
+
+static void setup(void)
+{
+    strcpy(tmpdir, "/tmp/regula-cli-XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+}
+
+/* Runs `regula ARGS`, returns its exit code (128+signal if it crashed). */
+static int run(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "%s %s >%s/out 2>%s/err", REGULA, args, tmpdir, tmpdir);
+    int st = system(cmd);
+    char path[128];
+    snprintf(path, sizeof path, "%s/out", tmpdir);
+    slurp(path, out, sizeof out);
+    snprintf(path, sizeof path, "%s/err", tmpdir);
+    slurp(path, err, sizeof err);
+    if (WIFSIGNALED(st))
+        return 128 + WTERMSIG(st);
+    return WEXITSTATUS(st);
+}
+
+static void expect_failure(const char *args, const char *message)
+{
+    int code = run(args);
+    cr_assert(code == 1 || code == 2, "exit %d for '%s' (stderr: %s)", code, args, err);
+    cr_assert(strstr(err, message) != NULL, "stderr '%s' lacks '%s'", err, message);
+    cr_assert(strncmp(err, "regula: ", 8) == 0, "stderr must start with 'regula: ': %s", err);
+    cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "more than one line: %s", err);
+}
+
+TestSuite(cli, .init = setup, .fini = teardown, .timeout = 120);
+
+Test(cli, help_documents_every_train_flag)
+{
+    cr_assert_eq(run("train --help"), 0);
+    const char *flags[] = {"--data", "--model", "--epochs", "--batch", "--optimizer", "--lr",
+                           "--momentum", "--nesterov", "--seed", "--threads", "--val",
+                           "--train-limit", "--reg", "--aug", "--summary", "--save", NULL};
+    for (int i = 0; flags[i]; i++)
+        cr_assert(strstr(out, flags[i]) != NULL, "train --help lacks %s", flags[i]);
+    cr_assert_eq(run("--help"), 0);
+    cr_assert(strstr(out, "REGULA_THREADS") && strstr(out, "REGULA_PLUGIN_PATH") &&
+              strstr(out, "REGULA_PLUGIN_DEBUG") && strstr(out, "train") &&
+              strstr(out, "plugins"));
+}
+
+Test(cli, unknown_command_and_flag)
+{
+    expect_failure("frobnicate", "unknown command 'frobnicate'");
+    expect_failure("train --bogus 3", "train: unknown option '--bogus'");
+    expect_failure("train --epochs", "train: --epochs needs a value");
+}
+
+Test(cli, bad_numbers)
+{
+    expect_failure("train --epochs abc", "--epochs abc: expected an integer");
+    expect_failure("train --lr 0.1x", "--lr 0.1x: expected a number");
+    expect_failure("train --batch 0", "--batch 0: out of range [1, 65536]");
+    expect_failure("train --val 1.5", "--val 1.5: out of range [0, 0.99]");
+    expect_failure("train --optimizer rmsprop", "--optimizer rmsprop: expected sgd or adam");
+    expect_failure("train --model mlp:12,x", "--model mlp:12,x: bad layer width at 'x'");
+}
+
+Test(cli, unknown_plugin_and_bad_plugin_parameters)
+{
+    expect_failure("train --reg nope", "unknown plugin 'nope'");
+    expect_failure("train --reg l2:lambda=5", "l2: parameter lambda=5 is out of range [0, 1]");
+    expect_failure("train --reg l2:gamma=1", "l2: unknown parameter 'gamma'");
+    expect_failure("train --reg l2:lambda=abc", "l2: parameter lambda=abc is not a number");
+    expect_failure("train --aug l2", "plugin l2 is a regularizer, not a augmenter");
+    expect_failure("train --reg " REGULA_TEST_FIXTURES "/fixture_no_entry.so",
+                   "not a regula plugin");
+}
+
+Test(cli, missing_data_directory_names_the_files)
+{
+    expect_failure("train --data idx:/nonexistent/fm", "/nonexistent/fm/train-images-idx3-ubyte");
+    expect_failure("train --data mnist", "--data mnist: expected fashion-mnist or idx:DIR");
+}
+
+static void write_idx(const char *path, const unsigned char *header, size_t hlen, size_t body)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite(header, 1, hlen, f);
+    for (size_t i = 0; i < body; i++)
+        fputc((int)(i % 10), f);
+    fclose(f);
+}
+
+Test(cli, truncated_idx_file_reports_file_and_byte_offset)
+{
+    char p[256];
+    /* 100 images of 28x28 promised, 1000 pixel bytes present */
+    unsigned char img[16] = {0, 0, 8, 3, 0, 0, 0, 100, 0, 0, 0, 28, 0, 0, 0, 28};
+    unsigned char lab[8] = {0, 0, 8, 1, 0, 0, 0, 100};
+    snprintf(p, sizeof p, "%s/train-images-idx3-ubyte", tmpdir);
+    write_idx(p, img, 16, 1000);
+    snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte", tmpdir);
+    write_idx(p, lab, 8, 100);
+    char args[256];
+    snprintf(args, sizeof args, "train --data idx:%s", tmpdir);
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s/train-images-idx3-ubyte: truncated at byte 1016", tmpdir);
+    expect_failure(args, msg);
+}
+
+Test(cli, corrupt_idx_magic_reports_what_was_expected)
+{
+    char p[256];
+    unsigned char img[16] = {0, 0, 8, 1, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28};
+    unsigned char lab[8] = {0, 0, 8, 1, 0, 0, 0, 1};
+    snprintf(p, sizeof p, "%s/train-images-idx3-ubyte", tmpdir);
+    write_idx(p, img, 16, 784);
+    snprintf(p, sizeof p, "%s/train-labels-idx1-ubyte", tmpdir);
+    write_idx(p, lab, 8, 1);
+    char args[256];
+    snprintf(args, sizeof args, "train --data idx:%s", tmpdir);
+    expect_failure(args, "byte 0: expected IDX magic 00 00 08 03");
+}
+
+Test(cli, plugins_lists_l2_with_its_schema)
+{
+    cr_assert_eq(run("plugins"), 0, "%s", err);
+    cr_assert(strstr(out, "l2  regularizer 1.0.0  (ABI 1.0)") != NULL, "%s", out);
+    cr_assert(strstr(out, "lambda") && strstr(out, "convention") && strstr(out, "[0, 1]"), "%s",
+              out);
+    cr_assert_eq(run("plugins --json"), 0);
+    cr_assert(strstr(out, "\"name\": \"l2\"") != NULL, "%s", out);
+}
+
+Test(cli, plugin_debug_traces_discovery_and_negotiation)
+{
+    setenv("REGULA_PLUGIN_DEBUG", "1", 1);
+    int code = run("plugins");
+    unsetenv("REGULA_PLUGIN_DEBUG");
+    cr_assert_eq(code, 0, "%s", err);
+    cr_assert(strstr(err, "plugin search dir") != NULL, "%s", err);
+    cr_assert(strstr(err, "host offers ABI 1.0, plugin answers 1.0") != NULL, "%s", err);
+}
+
+Test(cli, small_training_run_writes_summary_and_checkpoint)
+{
+    char args[512];
+    snprintf(args, sizeof args,
+             "train --model mlp:32 --epochs 1 --train-limit 600 --val 0.2 --threads 2 --quiet "
+             "--reg l2:lambda=1e-4 --summary %s/s.json --save %s/m.ckpt",
+             tmpdir, tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, "test accuracy") != NULL, "%s", out);
+    cr_assert(strstr(out, "epoch   1  train loss") != NULL, "%s", out);
+    char path[128], json[1 << 15];
+    snprintf(path, sizeof path, "%s/s.json", tmpdir);
+    slurp(path, json, sizeof json);
+    const char *keys[] = {"\"test_accuracy\"", "\"test_loss\"", "\"train_accuracy\"",
+                          "\"train_loss\"", "\"val_accuracy\"", "\"epochs\": 1",
+                          "\"seconds_per_epoch\"", "\"plugins\"", "\"name\": \"l2\"",
+                          "\"version\": \"1.0.0\"", "\"lambda\": 0.0001", "\"abi\": \"1.0\"",
+                          "\"train_examples\": 480", "\"val_examples\": 120", NULL};
+    for (int i = 0; keys[i]; i++)
+        cr_assert(strstr(json, keys[i]) != NULL, "summary lacks %s:\n%s", keys[i], json);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import json,sys; json.load(open(sys.argv[1]))' %s/s.json", tmpdir);
+    cr_assert_eq(system(cmd), 0, "summary is not valid JSON");
+    snprintf(path, sizeof path, "%s/m.ckpt", tmpdir);
+    cr_assert_eq(access(path, R_OK), 0, "checkpoint missing");
+}
