@@ -30,6 +30,8 @@ static const char train_usage[] =
     "  --lr X              learning rate (default 0.05 for sgd, 0.001 for adam)\n"
     "  --momentum M        SGD momentum (default 0.9)\n"
     "  --nesterov          Nesterov momentum for SGD\n"
+    "  --lr-schedule S     constant (default) or cosine: lr/2*(1+cos(pi*step/steps)),\n"
+    "                      PyTorch's CosineAnnealingLR stepped per batch\n"
     "  --seed S            seeds init, split, shuffling and plugin randomness (default 1)\n"
     "  --threads T         threads for OpenBLAS and OpenMP alike (default $REGULA_THREADS,\n"
     "                      else all cores); same seed and T give bit-identical results\n"
@@ -82,7 +84,7 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
         static const char *const valued[] = {
             "--data", "--model", "--epochs", "--batch", "--optimizer", "--lr", "--momentum",
             "--seed", "--threads", "--val", "--train-limit", "--reg", "--aug", "--summary",
-            "--save", NULL};
+            "--save", "--lr-schedule", NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -128,6 +130,14 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
                 c->optim.kind = RG_OPTIM_ADAM;
             else
                 st = rg_error_set(RG_ERR_INVALID, "--optimizer %s: expected sgd or adam", v);
+        } else if (!strcmp(a, "--lr-schedule")) {
+            if (!strcmp(v, "constant"))
+                c->schedule = RG_LR_CONSTANT;
+            else if (!strcmp(v, "cosine"))
+                c->schedule = RG_LR_COSINE;
+            else
+                st = rg_error_set(RG_ERR_INVALID, "--lr-schedule %s: expected constant or "
+                                  "cosine", v);
         } else if (!strcmp(a, "--reg") || !strcmp(a, "--aug")) {
             int *count = a[2] == 'r' ? &c->num_regs : &c->num_augs;
             const char **specs = a[2] == 'r' ? o->reg_specs : o->aug_specs;
@@ -239,6 +249,8 @@ static rg_status write_summary(const char *path, const train_opts *o, const rg_m
     rg_json_key(&j, "lr"); rg_json_number(&j, o->cfg.optim.lr);
     rg_json_key(&j, "momentum"); rg_json_number(&j, o->cfg.optim.momentum);
     rg_json_key(&j, "nesterov"); rg_json_bool(&j, o->cfg.optim.nesterov);
+    rg_json_key(&j, "lr_schedule");
+    rg_json_string(&j, o->cfg.schedule == RG_LR_COSINE ? "cosine" : "constant");
     rg_json_key(&j, "train_examples"); rg_json_int(&j, rg_trainer_train_count(t));
     rg_json_key(&j, "val_examples"); rg_json_int(&j, rg_trainer_val_count(t));
     rg_json_key(&j, "test_examples"); rg_json_int(&j, r->test.count);
@@ -385,12 +397,12 @@ int rg_cmd_train(int argc, char **argv)
     }
     if (st == RG_OK) {
         printf("regula %s: %s on %s (%lld train, %lld val, %lld test), %lld parameters, "
-               "%s lr %g, batch %lld, %d threads (OpenBLAS %s)\n",
+               "%s lr %g%s, batch %lld, %d threads (OpenBLAS %s)\n",
                rg_version(), spec.text, dir, (long long)rg_trainer_train_count(t),
                (long long)rg_trainer_val_count(t), (long long)test->n,
                (long long)rg_model_param_count(model),
                o.cfg.optim.kind == RG_OPTIM_ADAM ? "adam" : "sgd", o.cfg.optim.lr,
-               (long long)o.cfg.batch, rg_threads_count(), rg_threads_blas_kind());
+               o.cfg.schedule == RG_LR_COSINE ? " cosine" : "", (long long)o.cfg.batch, rg_threads_count(), rg_threads_blas_kind());
         for (int i = 0; i < o.cfg.num_regs; i++)
             printf("  reg %s %s (%s) on %s\n", o.cfg.regs[i]->plugin->desc.name,
                    o.cfg.regs[i]->plugin->desc.version, o.cfg.regs[i]->spec,

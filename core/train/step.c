@@ -199,6 +199,14 @@ static rg_status augment(rg_trainer *t, int64_t n)
     return RG_OK;
 }
 
+double rg_trainer_lr(const rg_trainer *t)
+{
+    if (t->cfg.schedule != RG_LR_COSINE || t->total_steps <= 0)
+        return t->cfg.optim.lr;
+    return 0.5 * t->cfg.optim.lr *
+           (1.0 + cos(M_PI * (double)t->step / (double)t->total_steps));
+}
+
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                         int64_t *correct)
 {
@@ -229,7 +237,7 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
         return rg_error_set(RG_ERR_NUMERIC,
                             "loss became non-finite at epoch %lld step %lld (lower --lr?)",
                             (long long)t->epoch + 1, (long long)t->step + 1);
-    rg_optim_step(&t->opt, m->params, m->num_params, t->cfg.optim.lr);
+    rg_optim_step(&t->opt, m->params, m->num_params, rg_trainer_lr(t));
     if ((st = apply_constraints(t)) != RG_OK)
         return st;
     *loss = data_loss;

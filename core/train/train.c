@@ -211,6 +211,7 @@ rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_t
     t->data = train;
     t->cfg = *cfg;
     rg_status st = split(t);
+    t->total_steps = cfg->epochs * ((t->n_train + cfg->batch - 1) / cfg->batch);
     if (st == RG_OK)
         st = resolve_targets(t);
     if (st == RG_OK)

@@ -31,10 +31,19 @@ typedef struct rg_epoch_stats {
     double eval_seconds;
 } rg_epoch_stats;
 
+typedef enum rg_lr_schedule {
+    RG_LR_CONSTANT = 0,
+    /* lr_t = lr/2 * (1 + cos(pi * t / T)) over the T steps of the run, as
+     * torch.optim.lr_scheduler.CosineAnnealingLR(T_max=T, eta_min=0)
+     * stepped once per batch */
+    RG_LR_COSINE = 1
+} rg_lr_schedule;
+
 typedef struct rg_train_config {
     int64_t epochs;
     int64_t batch;
     rg_optim_config optim;
+    rg_lr_schedule schedule;
     uint64_t seed;
     double val_fraction;      /* held out from the training set */
     int64_t train_limit;      /* use the first N training images; 0 = all */
@@ -66,6 +75,8 @@ rg_status rg_trainer_evaluate(rg_trainer *t, const rg_dataset *ds, rg_eval *out)
 rg_status rg_trainer_evaluate_train(rg_trainer *t, rg_eval *out);
 rg_status rg_trainer_evaluate_val(rg_trainer *t, rg_eval *out);
 int64_t rg_trainer_train_count(const rg_trainer *t);
+/* Learning rate of the next step under the configured schedule. */
+double rg_trainer_lr(const rg_trainer *t);
 int64_t rg_trainer_val_count(const rg_trainer *t);
 /* Sum of the penalty terms regularizer k added at the last training step
  * (from penalty() and activation hooks), in units of the loss. */

@@ -32,6 +32,7 @@ struct rg_trainer {
     rg_optimizer opt;
     int64_t epoch;            /* epochs completed */
     int64_t step;             /* global step counter */
+    int64_t total_steps;      /* epochs x batches per epoch, for schedules */
 
     int64_t n_train, n_val;
     int64_t *train_idx, *val_idx, *order;

@@ -67,7 +67,7 @@ Test(cli, help_documents_every_train_flag)
     cr_assert_eq(run("train --help"), 0);
     const char *flags[] = {"--data", "--model", "--epochs", "--batch", "--optimizer", "--lr",
                            "--momentum", "--nesterov", "--seed", "--threads", "--val",
-                           "--train-limit", "--reg", "--aug", "--summary", "--save", NULL};
+                           "--train-limit", "--reg", "--aug", "--summary", "--save", "--lr-schedule", NULL};
     for (int i = 0; flags[i]; i++)
         cr_assert(strstr(out, flags[i]) != NULL, "train --help lacks %s", flags[i]);
     cr_assert_eq(run("--help"), 0);

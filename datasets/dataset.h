@@ -1,0 +1,21 @@
+/* In-memory labelled image set, the form every loader produces and the
+ * trainer consumes. */
+#ifndef RG_DATASETS_DATASET_H
+#define RG_DATASETS_DATASET_H
+
+#include <stdint.h>
+
+typedef struct rg_dataset {
+    int64_t n, c, h, w;      /* images n x c x h x w, uint8 pixels */
+    int32_t num_classes;     /* max label + 1, at least 1 */
+    /* Kept as uint8 and converted per batch: Fashion-MNIST as floats would
+     * cost 190 MB. Both arrays come from malloc, so any loader's result can
+     * be released by rg_dataset_destroy. */
+    uint8_t *pixels;         /* n*c*h*w bytes, image-major, then c, h, w */
+    uint8_t *labels;         /* n bytes */
+} rg_dataset;
+
+/* NULL-safe; frees pixels, labels and the struct. */
+void rg_dataset_destroy(rg_dataset *ds);
+
+#endif
