@@ -10,6 +10,8 @@ typedef struct l2 {
     const rg_host_api *host;
     float lambda;
     int keras;
+    double *partial;      /* per-chunk sums, grown once to the largest tensor */
+    int64_t partial_cap;
 } l2;
 
 typedef struct l2_job {
@@ -46,6 +48,7 @@ static rg_status l2_create(const rg_host_api *host, const rg_params *params, voi
 static void l2_destroy(void *inst)
 {
     l2 *s = inst;
+    s->host->free(s->partial);
     s->host->free(s);
 }
 
@@ -89,21 +92,24 @@ static rg_status l2_penalty(void *inst, const rg_tensor_view *param, double *los
     const rg_host_api *h = s->host;
     int64_t n = param->numel;
     int64_t chunks = (n + L2_CHUNK - 1) / L2_CHUNK;
-    double stack_partial[64];
-    double *partial = chunks <= 64 ? stack_partial : h->alloc((size_t)chunks * sizeof(double));
-    if (!partial) {
-        h->set_error("l2: out of memory for %lld partial sums", (long long)chunks);
-        return RG_ERR_NOMEM;
+    /* grows on the first steps only: the steady-state step allocates nothing */
+    if (chunks > s->partial_cap) {
+        h->free(s->partial);
+        s->partial = h->alloc((size_t)chunks * sizeof(double));
+        s->partial_cap = s->partial ? chunks : 0;
+        if (!s->partial) {
+            h->set_error("l2: out of memory for %lld partial sums", (long long)chunks);
+            return RG_ERR_NOMEM;
+        }
     }
-    l2_job job = {param->data, grad->data, s->keras ? 2.0f * s->lambda : s->lambda, partial, n};
+    l2_job job = {param->data, grad->data, s->keras ? 2.0f * s->lambda : s->lambda, s->partial,
+                  n};
     rg_status st = h->parallel_for(chunks, 1, l2_chunk, &job);
-    double total = 0.0;
-    for (int64_t c = 0; c < chunks; c++)
-        total += partial[c];
-    if (partial != stack_partial)
-        h->free(partial);
     if (st != RG_OK)
         return st;
+    double total = 0.0;
+    for (int64_t c = 0; c < chunks; c++)
+        total += s->partial[c];
     *loss += (s->keras ? 1.0 : 0.5) * (double)s->lambda * total;
     return RG_OK;
 }
