@@ -333,11 +333,21 @@ static void cleanup(train_opts *o, rg_dataset *train, rg_dataset *test, rg_model
     free(r->history);
 }
 
-static void record_epoch(void *user, const rg_epoch_stats *s)
+typedef struct cli_run {
+    rg_progress_printer printer;
+    run_result *result;
+} cli_run;
+
+static void on_batch(void *user, const rg_progress *p)
 {
-    run_result *r = ((void **)user)[1];
-    r->history[s->epoch - 1] = *s;
-    rg_progress_epoch(((void **)user)[0], s);
+    rg_progress_batch(&((cli_run *)user)->printer, p);
+}
+
+static void on_epoch(void *user, const rg_epoch_stats *s)
+{
+    cli_run *cr = user;
+    cr->result->history[s->epoch - 1] = *s;
+    rg_progress_epoch(&cr->printer, s);
 }
 
 int rg_cmd_train(int argc, char **argv)
@@ -380,12 +390,11 @@ int rg_cmd_train(int argc, char **argv)
                              train->num_classes > test->num_classes ? train->num_classes
                                                                     : test->num_classes,
                              &model);
-    rg_progress_printer pp;
-    rg_progress_init(&pp, o.quiet);
-    void *user[2] = {&pp, &r};
-    o.cfg.on_batch = rg_progress_batch;
-    o.cfg.on_epoch = record_epoch;
-    o.cfg.user = user;
+    cli_run cr = {.result = &r};
+    rg_progress_init(&cr.printer, o.quiet);
+    o.cfg.on_batch = on_batch;
+    o.cfg.on_epoch = on_epoch;
+    o.cfg.user = &cr;
     if (st == RG_OK) {
         rg_model_init_params(model, o.cfg.seed);
         st = rg_trainer_create(model, train, &o.cfg, &t);

@@ -151,6 +151,16 @@ Test(cli, corrupt_idx_magic_reports_what_was_expected)
     expect_failure(args, "byte 0: expected IDX magic 00 00 08 03");
 }
 
+Test(cli, plain_progress_lines_when_stdout_is_not_a_tty)
+{
+    cr_assert_eq(run("train --model mlp:16 --epochs 1 --train-limit 2000 --val 0.1 --threads 2"),
+                 0, "%s", err);
+    /* 15 batches of 128: a line at each tenth of the epoch, then the epoch line */
+    cr_assert(strstr(out, "  epoch 1/1 batch 2/15  loss ") != NULL, "%s", out);
+    cr_assert(strstr(out, "  epoch 1/1 batch 14/15  loss ") != NULL, "%s", out);
+    cr_assert(strstr(out, "epoch   1  train loss ") != NULL, "%s", out);
+}
+
 Test(cli, plugins_lists_l2_with_its_schema)
 {
     cr_assert_eq(run("plugins"), 0, "%s", err);
@@ -181,6 +191,7 @@ Test(cli, small_training_run_writes_summary_and_checkpoint)
     cr_assert_eq(run(args), 0, "%s", err);
     cr_assert(strstr(out, "test accuracy") != NULL, "%s", out);
     cr_assert(strstr(out, "epoch   1  train loss") != NULL, "%s", out);
+    cr_assert_eq(strstr(out, "\r"), NULL, "no carriage returns when stdout is not a TTY");
     char path[128], json[1 << 15];
     snprintf(path, sizeof path, "%s/s.json", tmpdir);
     slurp(path, json, sizeof json);
