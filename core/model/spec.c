@@ -10,11 +10,16 @@ static rg_status parse_mlp(const char *args, rg_model_spec *out)
 {
     int n = 0;
     const char *p = args;
+    if (!*p)
+        return rg_error_set(RG_ERR_INVALID,
+                            "--model %s: expected hidden layer widths after 'mlp:', e.g. "
+                            "mlp:512,256",
+                            out->text);
     while (*p) {
         char *end = NULL;
         errno = 0;
-        long long units = strtoll(p, &end, 10);
-        if (end == p || errno || units < 1 || units > 1000000 || (*end && *end != ','))
+        long long units = (*p >= '0' && *p <= '9') ? strtoll(p, &end, 10) : 0;
+        if (!end || end == p || errno || units < 1 || units > 1000000 || (*end && *end != ','))
             return rg_error_set(RG_ERR_INVALID,
                                 "--model %s: bad layer width at '%s' (expected integers in "
                                 "[1, 1000000] separated by commas, e.g. mlp:512,256)",

@@ -142,6 +142,16 @@ Test(softmax_xent, soft_targets_give_cross_entropy_with_distribution)
     cr_assert(close_to(loss, want, 1e-6, 1e-7), "loss %.9g, want %.9g", loss, want);
 }
 
+Test(softmax_xent, loss_is_linear_in_the_targets)
+{
+    /* -sum_k t_k log softmax(z)_k holds for any t; half a one-hot row
+     * (e.g. a masked sample) gives half the loss. */
+    float z[3] = {1, 2, 3}, t[3] = {0.5f, 0, 0}, loss = 0;
+    rg_softmax_xent(1, 3, z, t, 1.0f, &loss, NULL, NULL);
+    double want = 0.5 * (log(exp(1.0) + exp(2.0) + exp(3.0)) - 1.0);
+    cr_assert(close_to(loss, want, 1e-6, 1e-7), "loss %.9g, want %.9g", loss, want);
+}
+
 Test(softmax_xent, gradient_is_scaled_softmax_minus_target)
 {
     float z[3] = {1, 2, 3}, t[3] = {0, 0, 1}, loss = 0, dz[3];

@@ -134,6 +134,29 @@ Test(rng, normal_mean_near_zero_variance_near_one)
     rg_free(z);
 }
 
+Test(rng, normal_is_finite_where_the_raw_word_is_zero)
+{
+    /* Box-Muller takes log(u1): the rare word whose top 24 bits are all 0
+     * must not become log(0). Find one (about 1 in 2^24 words) and draw the
+     * normal built from it. */
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, 6, 0, 0, RG_SITE_INIT);
+    uint64_t found = UINT64_MAX;
+    for (uint64_t blk = 0; blk < (1ull << 28) && found == UINT64_MAX; blk++) {
+        uint32_t b[4];
+        rg_rng_block(&s, blk, b);
+        if ((b[0] >> 8) == 0)
+            found = blk * 4;
+        else if ((b[2] >> 8) == 0)
+            found = blk * 4 + 2;
+    }
+    cr_assert_neq(found, UINT64_MAX, "no zero word found");
+    float z[2];
+    rg_rng_normal(&s, found, z, 2);
+    cr_assert(isfinite(z[0]) && isfinite(z[1]), "normals at offset %llu: %g %g",
+              (unsigned long long)found, z[0], z[1]);
+}
+
 Test(rng, uniform_is_counter_addressable)
 {
     rg_rng_stream s;
