@@ -16,6 +16,8 @@ static const char usage[] =
     "commands:\n"
     "  train      train a model (regula train --help for its flags)\n"
     "  plugins    list every plugin found, with its parameter schema\n"
+    "  plugin check PATH.so\n"
+    "             run the conformance checks on a plugin\n"
     "\n"
     "options:\n"
     "  -h, --help     this text\n"
@@ -74,5 +76,7 @@ int main(int argc, char **argv)
         return rg_cmd_train(argc - 1, argv + 1);
     if (!strcmp(cmd, "plugins"))
         return rg_cmd_plugins(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plugin"))
+        return rg_cmd_plugin(argc - 1, argv + 1);
     return rg_cli_fail(2, "unknown command '%s' (see regula --help)", cmd);
 }
