@@ -14,6 +14,9 @@
 #ifndef REGULA_PLUGIN_INSTALL_DIR
 #define REGULA_PLUGIN_INSTALL_DIR "/usr/local/lib/regula/plugins"
 #endif
+#ifndef REGULA_PLUGIN_RELDIR
+#define REGULA_PLUGIN_RELDIR "lib/regula/plugins"
+#endif
 
 static int is_dir(const char *p)
 {
@@ -49,7 +52,7 @@ void rg_plugin_search_dirs(rg_plugin_dirs *d)
     if (n > 0) {
         exe[n] = '\0';
         char rel[PATH_MAX + 32];
-        snprintf(rel, sizeof rel, "%s/../lib/regula/plugins", dirname(exe));
+        snprintf(rel, sizeof rel, "%s/../%s", dirname(exe), REGULA_PLUGIN_RELDIR);
         if (is_dir(rel))
             add_dir(d, rel);
     }

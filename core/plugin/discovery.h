@@ -1,8 +1,8 @@
 /* Where plugins are found, in this order and never elsewhere (never the
  * current directory implicitly): an explicit path, then each directory of
  * $REGULA_PLUGIN_PATH, then the plugin directory next to the running binary
- * (<bindir>/../lib/regula/plugins, true in the build tree and when
- * installed), then the configured install directory. */
+ * (<bindir>/../<libdir>/regula/plugins, true in the build tree and in any
+ * install prefix), then the configured install directory. */
 #ifndef RG_CORE_PLUGIN_DISCOVERY_H
 #define RG_CORE_PLUGIN_DISCOVERY_H
 

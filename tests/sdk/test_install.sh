@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs regula to a temporary prefix and uses it as a third party would:
+# checks the exported symbols, builds sdk/template with CMake
+# (find_package(Regula) + regula_add_plugin) and with plain cc + pkg-config,
+# then trains a few steps with both template plugins loaded by the installed
+# regula, which must also find its own stock plugins.
+#   test_install.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+BUILD=$1
+SRC=$2
+TMP=$(mktemp -d /tmp/regula-install-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "--- $*"; }
+
+step "cmake --install to $TMP/prefix"
+cmake --install "$BUILD" --prefix "$TMP/prefix" >/dev/null
+P=$TMP/prefix
+LIB=$(dirname "$(find "$P" -name 'libregula.so.*.*.*' | head -1)")
+[ -n "$LIB" ] || fail "libregula.so.X.Y.Z not installed"
+[ -L "$LIB/libregula.so.0" ] || fail "soname link libregula.so.0 missing"
+[ -f "$P/include/regula/plugin.h" ] || fail "plugin.h not installed"
+[ -x "$P/bin/regula" ] || fail "regula not installed"
+
+step "exported symbols"
+exports=$(nm -D --defined-only "$LIB"/libregula.so.0 | awk '$2 ~ /[TDBRVW]/ {print $3}' | sort | tr '\n' ' ')
+expected="rg_abi_version rg_last_error rg_status_string rg_version "
+[ "$exports" = "$expected" ] || fail "libregula exports '$exports', expected '$expected'"
+for so in "$LIB"/regula/plugins/*.so; do
+    e=$(nm -D --defined-only "$so" | awk '$2 ~ /[TDBRVW]/ {print $3}' | tr '\n' ' ')
+    [ "$e" = "regula_plugin_entry_v1 " ] || fail "$so exports '$e', expected only regula_plugin_entry_v1"
+done
+
+step "template with CMake"
+cmake -S "$SRC/sdk/template" -B "$TMP/tb" -DCMAKE_PREFIX_PATH="$P" \
+    -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" >/dev/null
+cmake --build "$TMP/tb" >/dev/null
+for so in myreg myaug; do
+    e=$(nm -D --defined-only "$TMP/tb/$so.so" | awk '$2 ~ /[TDBRVW]/ {print $3}' | tr '\n' ' ')
+    [ "$e" = "regula_plugin_entry_v1 " ] || fail "$so.so exports '$e'"
+done
+
+step "template with cc + pkg-config"
+CFLAGS=$(PKG_CONFIG_PATH="$LIB/pkgconfig" pkg-config --cflags regula)
+for so in myreg myaug; do
+    cc -shared -fPIC -O2 -std=c11 -Wall -Wextra -Werror $CFLAGS "$SRC/sdk/template/$so.c" \
+        -o "$TMP/pc-$so.so" -lm
+done
+
+step "installed regula finds its stock plugins"
+out=$(REGULA_PLUGIN_PATH= "$P/bin/regula" plugins)
+echo "$out" | grep -q "^l2  regularizer" || fail "installed regula does not list l2: $out"
+echo "$out" | grep -q "$LIB/regula/plugins/l2.so" || fail "l2 not found in the installed plugin dir: $out"
+
+step "training with the template plugins (CMake-built and pkg-config-built)"
+for v in "$TMP/tb/" "$TMP/pc-"; do
+    out=$(REGULA_PLUGIN_PATH= "$P/bin/regula" train --model mlp:32 --train-limit 600 --epochs 1 \
+        --threads 2 --quiet --reg l2 --reg "${v}myreg.so:lambda=1e-3" \
+        --aug "${v}myaug.so:sigma=0.1" --summary "$TMP/s.json")
+    echo "$out" | grep -q "reg myreg 0.1.0" || fail "myreg not loaded: $out"
+    echo "$out" | grep -q "aug myaug 0.1.0" || fail "myaug not loaded: $out"
+    echo "$out" | grep -q "^test accuracy" || fail "no test accuracy: $out"
+    grep -q '"name": "myaug"' "$TMP/s.json" || fail "summary lacks myaug"
+done
+echo "install test: all steps passed"
