@@ -208,4 +208,16 @@ Test(cli, small_training_run_writes_summary_and_checkpoint)
     cr_assert_eq(system(cmd), 0, "summary is not valid JSON");
     snprintf(path, sizeof path, "%s/m.ckpt", tmpdir);
     cr_assert_eq(access(path, R_OK), 0, "checkpoint missing");
+    /* the checkpoint records which plugins (and versions, parameters) made it */
+    char ckpt[1 << 14];
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    size_t n = fread(ckpt, 1, sizeof ckpt - 1, f);
+    fclose(f);
+    ckpt[n] = '\0';
+    cr_assert_eq(memcmp(ckpt, "RGCKPT01", 8), 0);
+    const char *meta = ckpt + 12;
+    cr_assert(strstr(meta, "\"name\": \"l2\"") && strstr(meta, "\"version\": \"1.0.0\"") &&
+                  strstr(meta, "\"abi\": \"1.0\"") && strstr(meta, "\"lambda\": 0.0001"),
+              "checkpoint metadata lacks the plugin identity: %s", meta);
 }

@@ -1,0 +1,108 @@
+/* ABI stability: what a plugin built against SDK 1.0 relies on must hold in
+ * every later 1.x core. A change to sdk/include that moves a 1.0 field,
+ * renumbers a constant or breaks a 1.0-built plugin fails here. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "layout.h"
+#include "plugin/instance.h"
+#include "rng.h"
+#include "threads.h"
+
+#define ABI_FIX(name) REGULA_TEST_FIXTURES "/../abi-fixtures/" name ".so"
+
+Test(abi, current_header_keeps_every_1_0_field_and_constant)
+{
+    int checked = 0;
+    for (const rg_abi_entry *old = rg_layout_v1_0; old->what; old++) {
+        const rg_abi_entry *cur = rg_layout_current;
+        while (cur->what && strcmp(cur->what, old->what) != 0)
+            cur++;
+        cr_assert_not_null(cur->what, "%s vanished from the current header", old->what);
+        cr_assert_eq(cur->offset_or_value, old->offset_or_value,
+                     "%s: %zu in ABI 1.0, %zu now", old->what, old->offset_or_value,
+                     cur->offset_or_value);
+        cr_assert_eq(cur->size, old->size, "%s: size %zu in ABI 1.0, %zu now", old->what,
+                     old->size, cur->size);
+        checked++;
+    }
+    cr_assert_gt(checked, 100);
+}
+
+static rg_plugin_instance *load(const char *spec, uint32_t kind)
+{
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(spec, kind, NULL, &pi), RG_OK, "%s",
+                 rg_error_message());
+    return pi;
+}
+
+Test(abi, regularizer_built_against_1_0_loads_and_computes)
+{
+    rg_threads_init(2);
+    rg_plugin_instance *pi = load(ABI_FIX("abi10_myreg") ":lambda=0.5", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_major, 1);
+    cr_assert_eq(pi->plugin->abi_minor, 0);
+    float w[3] = {0.0f, 1.0f, -2.0f}, g[3] = {0};
+    rg_tensor_view wv = {.struct_size = sizeof wv, .kind = RG_TENSOR_WEIGHT, .ndim = 1,
+                         .shape = {3}, .numel = 3, .data = w, .name = "w"};
+    rg_tensor_view gv = wv;
+    gv.data = g;
+    double loss = 0.0;
+    cr_assert_eq(pi->plugin->reg.penalty(pi->inst, &wv, &loss, &gv), RG_OK);
+    /* 0.5 * (log cosh 0 + log cosh 1 + log cosh 2), gradient 0.5 * tanh(w) */
+    cr_assert_float_eq(loss, 0.5 * (log(cosh(1.0)) + log(cosh(2.0))), 1e-6);
+    cr_assert_float_eq(g[2], 0.5f * tanhf(-2.0f), 1e-6);
+    rg_plugin_instance_destroy(pi);
+}
+
+Test(abi, augmenter_built_against_1_0_loads_and_applies)
+{
+    rg_threads_init(2);
+    rg_plugin_instance *pi = load(ABI_FIX("abi10_myaug") ":sigma=0.2", RG_PLUGIN_AUGMENTER);
+    float *x = rg_alloc_floats(4 * 28 * 28), *y = rg_alloc_floats(4 * 10);
+    for (int i = 0; i < 4 * 28 * 28; i++)
+        x[i] = 0.5f;
+    for (int i = 0; i < 4; i++)
+        y[i * 10 + i] = 1.0f;
+    rg_batch_view b = {sizeof b, 0, 4, 1, 28, 28, x, y, 10};
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, 1, 0, 0, 7);
+    cr_assert_eq(pi->plugin->aug.apply(pi->inst, &b, &s), RG_OK);
+    int changed = 0;
+    for (int i = 0; i < 4 * 28 * 28; i++) {
+        cr_assert(x[i] >= 0.0f && x[i] <= 1.0f);
+        changed += x[i] != 0.5f;
+    }
+    cr_assert_gt(changed, 3000);
+    rg_free(x);
+    rg_free(y);
+    rg_plugin_instance_destroy(pi);
+}
+
+Test(abi, fixture_built_against_1_0_passes_the_schema_checks)
+{
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi10_good") ":scale=3", RG_PLUGIN_REGULARIZER,
+                                           NULL, &pi),
+                 RG_ERR_INVALID);
+    cr_assert_str_eq(rg_error_message(), "good: parameter scale=3 is out of range [0, 2]");
+    pi = load(ABI_FIX("abi10_good") ":mode=fast,count=10", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->values[2].number, 10);
+    rg_plugin_instance_destroy(pi);
+}
+
+Test(abi, plugin_built_for_a_newer_minor_is_refused_naming_both_versions)
+{
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi_future_good"), RG_PLUGIN_REGULARIZER,
+                                           NULL, &pi),
+                 RG_ERR_VERSION);
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.0") != NULL,
+              "%s", rg_error_message());
+    cr_assert(strstr(rg_error_message(), "abi_future_good.so") != NULL, "%s",
+              rg_error_message());
+}
