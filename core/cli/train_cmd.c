@@ -265,14 +265,17 @@ static rg_status write_summary(const char *path, const train_opts *o, const rg_m
     rg_json_key(&j, "notes");
     rg_json_string(&j, "train_*/val_*/test_* are eval-mode data loss and accuracy after the "
                        "last epoch; history holds per-epoch running means in train mode "
-                       "(data loss; train_penalty is what regularizers added); seconds exclude evaluation");
+                       "(data loss; train_penalty is what regularizers added); regularizers[].penalty is "
+                       "each one's mean loss term over the last epoch, sparsity the fraction of "
+                       "exact zeros in the tensors it touches; seconds exclude evaluation");
     rg_json_key(&j, "regularizers");
     rg_json_begin_array(&j);
     for (int k = 0; k < o->cfg.num_regs; k++) {
         rg_json_begin_object(&j);
         rg_json_key(&j, "name"); rg_json_string(&j, o->cfg.regs[k]->plugin->desc.name);
         rg_json_key(&j, "targets"); rg_json_string(&j, rg_trainer_targets(t, k));
-        rg_json_key(&j, "last_step_penalty"); rg_json_number(&j, rg_trainer_penalty(t, k));
+        rg_json_key(&j, "penalty"); rg_json_number(&j, rg_trainer_penalty(t, k));
+        rg_json_key(&j, "sparsity"); rg_json_number(&j, rg_trainer_sparsity(t, k));
         rg_json_end_object(&j);
     }
     rg_json_end_array(&j);

@@ -126,7 +126,8 @@ static rg_status validate(rg_plugin *pl, const rg_plugin_desc *raw)
                                 "the ABI 1.0 size %zu",
                                 path, d->name, (size_t)RG_REGULARIZER_HOOKS_SIZE_V1_0);
         copy_sized(&pl->reg, sizeof pl->reg, d->regularizer, d->regularizer->struct_size);
-        if (!pl->reg.penalty && !pl->reg.project && !pl->reg.activation_forward)
+        if (!pl->reg.penalty && !pl->reg.project && !pl->reg.activation_forward &&
+            !pl->reg.project_step && !pl->reg.targets)
             return rg_error_set(RG_ERR_PLUGIN, "%s: regularizer %s implements no hook", path,
                                 d->name);
         if (!pl->reg.activation_forward != !pl->reg.activation_backward)

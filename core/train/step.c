@@ -170,18 +170,52 @@ static rg_status add_penalties(rg_trainer *t, double *total)
     return RG_OK;
 }
 
-static rg_status apply_constraints(rg_trainer *t)
+/* Targets are grouped by regularizer in --reg order, so constraints apply
+ * in that order too; within one regularizer project_step comes first. */
+static rg_status apply_constraints(rg_trainer *t, double lr)
 {
+    rg_step_info info = {sizeof info, 0, t->epoch, t->step, lr};
     for (int k = 0; k < t->num_targets; k++) {
         rg_target *tg = &t->targets[k];
-        if (!tg->pi->plugin->reg.project)
+        const rg_regularizer_hooks *h = &tg->pi->plugin->reg;
+        if (!h->project_step && !h->project)
             continue;
         rg_tensor_view value;
         param_view(&value, tg->param, tg->param->value);
         rg_error_clear();
-        rg_status st = tg->pi->plugin->reg.project(tg->pi->inst, &value);
-        if (st != RG_OK)
+        rg_status st = RG_OK;
+        if (h->project_step && (st = h->project_step(tg->pi->inst, &info, &value)) != RG_OK)
+            return plugin_failed(tg->pi, "project_step", st);
+        if (h->project && (st = h->project(tg->pi->inst, &value)) != RG_OK)
             return plugin_failed(tg->pi, "project", st);
+        if (!all_finite(tg->param->value, tg->param->numel))
+            return rg_error_set(RG_ERR_NUMERIC, "plugin %s: constraint on %s produced a "
+                                "non-finite weight", tg->pi->plugin->desc.name, tg->param->name);
+    }
+    return RG_OK;
+}
+
+/* Label-smoothing style hooks rewrite the soft targets of the batch. */
+static rg_status adjust_targets(rg_trainer *t, int64_t n)
+{
+    for (int r = 0; r < t->cfg.num_regs; r++) {
+        rg_plugin_instance *pi = t->cfg.regs[r];
+        if (!pi->plugin->reg.targets)
+            continue;
+        rg_tensor_view v;
+        memset(&v, 0, sizeof v);
+        v.struct_size = sizeof v;
+        v.kind = RG_TENSOR_ACTIVATION;
+        v.name = "targets";
+        v.ndim = 2;
+        v.shape[0] = n;
+        v.shape[1] = t->model->num_classes;
+        v.numel = n * t->model->num_classes;
+        v.data = t->t;
+        rg_error_clear();
+        rg_status st = pi->plugin->reg.targets(pi->inst, &v);
+        if (st != RG_OK)
+            return plugin_failed(pi, "targets", st);
     }
     return RG_OK;
 }
@@ -221,6 +255,8 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     memset(t->penalty, 0, sizeof t->penalty);
     rg_status st = augment(t, n);
     if (st == RG_OK)
+        st = adjust_targets(t, n);
+    if (st == RG_OK)
         st = rg_step_forward(t, n, RG_MODE_TRAIN);
     if (st != RG_OK)
         return st;
@@ -242,8 +278,9 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
         return rg_error_set(RG_ERR_NUMERIC,
                             "loss became non-finite at epoch %lld step %lld (lower --lr?)",
                             (long long)t->epoch + 1, (long long)t->step + 1);
-    rg_optim_step(&t->opt, m->params, m->num_params, rg_trainer_lr(t));
-    if ((st = apply_constraints(t)) != RG_OK)
+    double lr = rg_trainer_lr(t);
+    rg_optim_step(&t->opt, m->params, m->num_params, lr);
+    if ((st = apply_constraints(t, lr)) != RG_OK)
         return st;
     *loss = data_loss;
     *penalty = pen;

@@ -82,7 +82,8 @@ static rg_status resolve_targets(rg_trainer *t)
     for (int r = 0; r < t->cfg.num_regs; r++) {
         rg_plugin_instance *pi = t->cfg.regs[r];
         const rg_regularizer_hooks *h = &pi->plugin->reg;
-        if (h->penalty || h->project) {
+        int on_params = h->penalty || h->project || h->project_step;
+        if (on_params) {
             for (int i = 0; i < m->num_layers; i++) {
                 rg_layer *l = &m->layers[i];
                 if (pi->sel.layers[0] && !rg_selection_match(pi->sel.layers, l->name))
@@ -132,7 +133,7 @@ static rg_status resolve_targets(rg_trainer *t)
                                 "activation hooks (use layers=)",
                                 pi->plugin->desc.name);
         }
-        if ((h->penalty || h->project) && pi->sel.layers[0] && !t->targets_text[r][0])
+        if (on_params && pi->sel.layers[0] && !t->targets_text[r][0])
             return rg_error_set(RG_ERR_INVALID, "%s: layers=%s matches no parameter",
                                 pi->plugin->desc.name, pi->sel.layers);
     }
@@ -255,6 +256,7 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     rg_rng_shuffle(&s, t->order, n);
     double loss_sum = 0.0, pen_sum = 0.0;
     int64_t hits = 0, seen = 0;
+    memset(t->penalty_epoch, 0, sizeof t->penalty_epoch);
     for (int64_t i = 0; i < batches; i++) {
         int64_t start = i * b, cnt = start + b <= n ? b : n - start;
         rg_status st = rg_step_fill_batch(t, t->data, t->order + start, cnt);
@@ -267,6 +269,8 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
         t->step++;
         loss_sum += loss * (double)cnt;
         pen_sum += pen * (double)cnt;
+        for (int r = 0; r < t->cfg.num_regs; r++)
+            t->penalty_epoch[r] += t->penalty[r] * (double)cnt;
         hits += correct;
         seen += cnt;
         if (t->cfg.on_batch) {
@@ -277,6 +281,8 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
         }
     }
     t->epoch++;
+    for (int r = 0; r < t->cfg.num_regs; r++)
+        t->penalty_epoch[r] = seen ? t->penalty_epoch[r] / (double)seen : 0.0;
     memset(stats, 0, sizeof *stats);
     stats->epoch = t->epoch;
     stats->seconds = now_seconds() - t0;
@@ -363,5 +369,19 @@ rg_status rg_trainer_evaluate_val(rg_trainer *t, rg_eval *out)
 
 int64_t rg_trainer_train_count(const rg_trainer *t) { return t->n_train; }
 int64_t rg_trainer_val_count(const rg_trainer *t) { return t->n_val; }
-double rg_trainer_penalty(const rg_trainer *t, int k) { return t->penalty[k]; }
+double rg_trainer_penalty(const rg_trainer *t, int k) { return t->penalty_epoch[k]; }
+
+double rg_trainer_sparsity(const rg_trainer *t, int k)
+{
+    int64_t zeros = 0, total = 0;
+    for (int i = 0; i < t->num_targets; i++) {
+        const rg_target *tg = &t->targets[i];
+        if (tg->reg_index != k)
+            continue;
+        for (int64_t j = 0; j < tg->param->numel; j++)
+            zeros += tg->param->value[j] == 0.0f;
+        total += tg->param->numel;
+    }
+    return total ? (double)zeros / (double)total : NAN;
+}
 const char *rg_trainer_targets(const rg_trainer *t, int k) { return t->targets_text[k]; }

@@ -78,9 +78,12 @@ int64_t rg_trainer_train_count(const rg_trainer *t);
 /* Learning rate of the next step under the configured schedule. */
 double rg_trainer_lr(const rg_trainer *t);
 int64_t rg_trainer_val_count(const rg_trainer *t);
-/* Sum of the penalty terms regularizer k added at the last training step
- * (from penalty() and activation hooks), in units of the loss. */
+/* Mean over the last epoch's steps of the loss terms regularizer k added
+ * (penalty() and activation hooks), in units of the loss. */
 double rg_trainer_penalty(const rg_trainer *t, int k);
+/* Fraction of exactly-zero values in the parameters regularizer k touches
+ * (NaN if it touches none). */
+double rg_trainer_sparsity(const rg_trainer *t, int k);
 /* Human-readable list of what regularizer k was attached to. */
 const char *rg_trainer_targets(const rg_trainer *t, int k);
 

@@ -42,7 +42,8 @@ struct rg_trainer {
     rg_target targets[RG_MAX_TARGETS];
     int site_first[RG_MODEL_MAX_LAYERS], site_count[RG_MODEL_MAX_LAYERS];
     float *post[RG_MODEL_MAX_LAYERS]; /* what layer i+1 reads */
-    double penalty[RG_TRAIN_MAX_PLUGINS];
+    double penalty[RG_TRAIN_MAX_PLUGINS];        /* this step's terms */
+    double penalty_epoch[RG_TRAIN_MAX_PLUGINS];  /* mean over the last epoch */
     char targets_text[RG_TRAIN_MAX_PLUGINS][256];
 
     int64_t in_features;

@@ -101,7 +101,7 @@ Test(abi, plugin_built_for_a_newer_minor_is_refused_naming_both_versions)
     cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi_future_good"), RG_PLUGIN_REGULARIZER,
                                            NULL, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.0") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.1") != NULL,
               "%s", rg_error_message());
     cr_assert(strstr(rg_error_message(), "abi_future_good.so") != NULL, "%s",
               rg_error_message());

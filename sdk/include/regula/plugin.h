@@ -33,7 +33,9 @@ extern "C" {
 #endif
 
 #define REGULA_ABI_MAJOR 1
-#define REGULA_ABI_MINOR 0
+/* 1.0: the first ABI. 1.1 appended rg_step_info and the regularizer hooks
+ * project_step and targets. */
+#define REGULA_ABI_MINOR 1
 
 /* Size of `type` up to and including `field`: how the frozen 1.0 sizes and
  * the host's "is this field present" checks are written. */
@@ -203,10 +205,22 @@ typedef struct rg_activation_ctx {
 } rg_activation_ctx;
 #define RG_ACTIVATION_CTX_SIZE_V1_0 RG_SIZE_THROUGH(rg_activation_ctx, penalty)
 
+/* ABI 1.1: what a post-step hook knows about the step just taken. */
+typedef struct rg_step_info {
+    uint32_t struct_size;
+    uint32_t reserved0;
+    int64_t epoch;               /* 0-based epoch of the step */
+    int64_t step;                /* 0-based global step */
+    double lr;                   /* learning rate the optimizer just used */
+} rg_step_info;
+#define RG_STEP_INFO_SIZE_V1_1 RG_SIZE_THROUGH(rg_step_info, lr)
+
 /* Every hook is optional (NULL when unused). The host decides which tensors
  * and sites a regularizer sees (CLI keys layers=, tensors=, after=).
- * Order within a step: activation forward -> loss + penalty -> backward
- * (activation backward, penalty gradient) -> optimizer -> project. */
+ * Order within a step: targets -> activation forward -> loss + penalty ->
+ * backward (activation backward, penalty gradient) -> optimizer ->
+ * project_step -> project. Several regularizers run in --reg order at each
+ * of these points. */
 typedef struct rg_regularizer_hooks {
     uint32_t struct_size;
     uint32_t reserved0;
@@ -224,8 +238,16 @@ typedef struct rg_regularizer_hooks {
     rg_status (*activation_forward)(void *inst, rg_activation_ctx *ctx, rg_tensor_view *act);
     /* Turn d(loss)/d(output) into d(loss)/d(input), in place. */
     rg_status (*activation_backward)(void *inst, rg_activation_ctx *ctx, rg_tensor_view *grad);
+    /* ---- ABI 1.1 ---- */
+    /* Like project(), with the step's learning rate: decoupled weight decay
+     * (w -= lr * lambda * w after the step) and proximal updates need it. */
+    rg_status (*project_step)(void *inst, const rg_step_info *step, rg_tensor_view *param);
+    /* Rewrite the batch's target distributions, [batch, classes], before the
+     * loss (label smoothing). Training only; rows must stay distributions. */
+    rg_status (*targets)(void *inst, rg_tensor_view *labels);
 } rg_regularizer_hooks;
 #define RG_REGULARIZER_HOOKS_SIZE_V1_0 RG_SIZE_THROUGH(rg_regularizer_hooks, activation_backward)
+#define RG_REGULARIZER_HOOKS_SIZE_V1_1 RG_SIZE_THROUGH(rg_regularizer_hooks, targets)
 
 /* -------------------------------------------------------- augmenter hooks */
 typedef struct rg_batch_view {
