@@ -1,0 +1,162 @@
+#include "plugin_test_util.h"
+
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+
+static void path_of(const char *spec, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/%s", REGULA_TEST_PLUGINS, spec);
+    /* name:params -> dir/name.so:params */
+    char *colon = strchr(buf + strlen(REGULA_TEST_PLUGINS) + 1, ':');
+    char rest[512] = "";
+    if (colon) {
+        snprintf(rest, sizeof rest, "%s", colon);
+        *colon = '\0';
+    }
+    strncat(buf, ".so", cap - strlen(buf) - 1);
+    strncat(buf, rest, cap - strlen(buf) - 1);
+}
+
+rg_plugin_instance *pt_load(const char *spec, uint32_t kind)
+{
+    char path[1024];
+    path_of(spec, path, sizeof path);
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(path, kind, NULL, &pi), RG_OK, "%s: %s", spec,
+                 rg_error_message());
+    return pi;
+}
+
+const char *pt_load_fails(const char *spec, uint32_t kind)
+{
+    char path[1024];
+    path_of(spec, path, sizeof path);
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(path, kind, NULL, &pi), RG_ERR_INVALID,
+                 "%s was accepted", spec);
+    return rg_error_message();
+}
+
+rg_tensor_view pt_view(float *data, uint32_t kind, int ndim, const int64_t *shape)
+{
+    rg_tensor_view v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    v.kind = kind;
+    v.ndim = (uint32_t)ndim;
+    v.numel = 1;
+    for (int i = 0; i < ndim; i++) {
+        v.shape[i] = shape[i];
+        v.numel *= shape[i];
+    }
+    v.data = data;
+    v.name = kind == RG_TENSOR_BIAS ? "test.bias" : "test.weight";
+    return v;
+}
+
+double pt_penalty(rg_plugin_instance *pi, float *w, float *grad, int ndim, const int64_t *shape,
+                  uint32_t kind)
+{
+    rg_tensor_view wv = pt_view(w, kind, ndim, shape), gv = pt_view(grad, kind, ndim, shape);
+    memset(grad, 0, (size_t)wv.numel * sizeof(float));
+    double loss = 0.0;
+    cr_assert_eq(pi->plugin->reg.penalty(pi->inst, &wv, &loss, &gv), RG_OK, "%s",
+                 rg_error_message());
+    return loss;
+}
+
+void pt_check_penalty_gradient(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape,
+                               double h, double rtol, double atol, float kink)
+{
+    rg_tensor_view v = pt_view(w, RG_TENSOR_WEIGHT, ndim, shape);
+    cr_assert_leq(v.numel, 4096);
+    float *g = rg_alloc_floats((size_t)v.numel), *scratch = rg_alloc_floats((size_t)v.numel);
+    pt_penalty(pi, w, g, ndim, shape, RG_TENSOR_WEIGHT);
+    int checked = 0;
+    for (int64_t i = 0; i < v.numel; i++) {
+        if (fabsf(w[i]) < kink)
+            continue;
+        float keep = w[i];
+        w[i] = (float)(keep + h);
+        double up = pt_penalty(pi, w, scratch, ndim, shape, RG_TENSOR_WEIGHT);
+        w[i] = (float)(keep - h);
+        double down = pt_penalty(pi, w, scratch, ndim, shape, RG_TENSOR_WEIGHT);
+        w[i] = keep;
+        double fd = (up - down) / (2.0 * h);
+        cr_assert(fabs(fd - g[i]) <= rtol * fabs(fd) + atol,
+                  "element %lld: finite difference %.9g, penalty() gradient %.9g",
+                  (long long)i, fd, (double)g[i]);
+        checked++;
+    }
+    cr_assert_gt(checked, 0, "no element was checked");
+    rg_free(g);
+    rg_free(scratch);
+}
+
+void pt_site_init(pt_site *s, rg_plugin_instance *pi, uint64_t seed, int64_t n, int64_t f)
+{
+    memset(s, 0, sizeof *s);
+    s->pi = pi;
+    rg_rng_stream_init(&s->rng, seed, 0, 0, 12345);
+    if (pi->plugin->reg.activation_state_bytes) {
+        int64_t shape[2] = {n, f};
+        rg_tensor_view v = pt_view(NULL, RG_TENSOR_ACTIVATION, 2, shape);
+        s->state_bytes = pi->plugin->reg.activation_state_bytes(pi->inst, &v);
+        if (s->state_bytes)
+            s->state = rg_alloc(s->state_bytes);
+    }
+}
+
+void pt_site_free(pt_site *s)
+{
+    rg_free(s->state);
+    s->state = NULL;
+}
+
+static rg_activation_ctx ctx_of(pt_site *s, rg_mode mode)
+{
+    rg_activation_ctx c;
+    memset(&c, 0, sizeof c);
+    c.struct_size = sizeof c;
+    c.mode = mode;
+    c.rng = &s->rng;
+    c.state = s->state;
+    c.state_bytes = s->state_bytes;
+    return c;
+}
+
+void pt_forward(pt_site *s, rg_mode mode, float *x, int64_t n, int64_t f)
+{
+    int64_t shape[2] = {n, f};
+    rg_tensor_view v = pt_view(x, RG_TENSOR_ACTIVATION, 2, shape);
+    rg_activation_ctx c = ctx_of(s, mode);
+    cr_assert_eq(s->pi->plugin->reg.activation_forward(s->pi->inst, &c, &v), RG_OK, "%s",
+                 rg_error_message());
+    s->penalty = c.penalty;
+}
+
+void pt_backward(pt_site *s, float *out, float *g, int64_t n, int64_t f)
+{
+    int64_t shape[2] = {n, f};
+    rg_tensor_view ov = pt_view(out, RG_TENSOR_ACTIVATION, 2, shape);
+    rg_tensor_view gv = pt_view(g, RG_TENSOR_GRADIENT, 2, shape);
+    rg_activation_ctx c = ctx_of(s, RG_MODE_TRAIN);
+    c.output = &ov;
+    cr_assert_eq(s->pi->plugin->reg.activation_backward(s->pi->inst, &c, &gv), RG_OK, "%s",
+                 rg_error_message());
+}
+
+void pt_fill(float *x, int64_t n, uint64_t seed, float lo, float hi)
+{
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, seed, 0, 0, 999);
+    rg_rng_uniform(&s, 0, x, (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * x[i];
+}

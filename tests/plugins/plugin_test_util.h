@@ -1,0 +1,50 @@
+/* Shared helpers for the stock plugin tests: load a plugin from the build
+ * tree, call its hooks the way the trainer does, check gradients against
+ * central finite differences. */
+#ifndef RG_TEST_PLUGIN_UTIL_H
+#define RG_TEST_PLUGIN_UTIL_H
+
+#include <stdint.h>
+
+#include "plugin/instance.h"
+#include "rng.h"
+
+/* "name:params" -> the build tree's name.so created with params; fails the
+ * test on error. */
+rg_plugin_instance *pt_load(const char *spec, uint32_t kind);
+/* Expect creation to fail with RG_ERR_INVALID; returns the message. */
+const char *pt_load_fails(const char *spec, uint32_t kind);
+
+rg_tensor_view pt_view(float *data, uint32_t kind, int ndim, const int64_t *shape);
+
+/* penalty() on w (grad starts at zero): returns the penalty, grad receives
+ * the gradient. */
+double pt_penalty(rg_plugin_instance *pi, float *w, float *grad, int ndim, const int64_t *shape,
+                  uint32_t kind);
+/* Compares penalty()'s gradient with central differences of its value at
+ * every element (numel <= 4096); fails the test on a mismatch beyond
+ * rtol * |fd| + atol. Skips elements within `kink` of 0 (|x| subgradients). */
+void pt_check_penalty_gradient(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape,
+                               double h, double rtol, double atol, float kink);
+
+/* One activation forward (and optionally backward) at a site, with a
+ * stream keyed on seed and host-owned state, as the trainer calls them. */
+typedef struct pt_site {
+    rg_plugin_instance *pi;
+    rg_rng_stream rng;
+    void *state;
+    size_t state_bytes;
+    double penalty;
+} pt_site;
+
+void pt_site_init(pt_site *s, rg_plugin_instance *pi, uint64_t seed, int64_t n, int64_t f);
+void pt_site_free(pt_site *s);
+/* In place on x [n, f]. */
+void pt_forward(pt_site *s, rg_mode mode, float *x, int64_t n, int64_t f);
+/* In place on g [n, f]; out is what forward produced. */
+void pt_backward(pt_site *s, float *out, float *g, int64_t n, int64_t f);
+
+/* Fills x with values from a seeded stream, uniform in [lo, hi). */
+void pt_fill(float *x, int64_t n, uint64_t seed, float lo, float hi);
+
+#endif
