@@ -389,7 +389,7 @@ int rg_cmd_train(int argc, char **argv)
     if (st == RG_OK)
         st = open_data(o.data, &train, &test, dir, sizeof dir);
     if (st == RG_OK)
-        st = rg_model_create(&spec, (rg_shape){train->c * train->h * train->w, 1, 1, 1},
+        st = rg_model_create(&spec, (rg_shape){train->c, train->h, train->w, 0},
                              train->num_classes > test->num_classes ? train->num_classes
                                                                     : test->num_classes,
                              &model);

@@ -30,4 +30,13 @@ void rg_relu_backward(int64_t n, const float *y, const float *dy, float *dx);
 void rg_softmax_xent(int64_t rows, int64_t k, const float *z, const float *t, float grad_scale,
                      float *row_loss, float *dz, uint8_t *correct);
 
+/* Convolution lowering for one image [c, h, w] and a square k x k kernel
+ * with stride s and zero padding p: col is [c*k*k, oh*ow], row
+ * (ci*k + ki)*k + kj, column oy*ow + ox, holding x[ci, oy*s-p+ki, ox*s-p+kj]
+ * (0 outside the image). col2im adds col back into x (x must be zeroed). */
+void rg_im2col(const float *x, int64_t c, int64_t h, int64_t w, int64_t k, int64_t s, int64_t p,
+               int64_t oh, int64_t ow, float *col);
+void rg_col2im(const float *col, int64_t c, int64_t h, int64_t w, int64_t k, int64_t s,
+               int64_t p, int64_t oh, int64_t ow, float *x);
+
 #endif

@@ -28,9 +28,9 @@ static void dense_backward(rg_layer *l, const float *x, const float *y, const fl
         rg_sgemm(0, 0, n, in, out, 1.0f, dy, out, w->value, in, 0.0f, dx, in);
 }
 
-static const rg_layer_ops dense_ops = {"dense", dense_forward, dense_backward};
+static const rg_layer_ops dense_ops = {"dense", dense_forward, dense_backward, NULL, NULL};
 
-static rg_status param_alloc(rg_param *p, const char *layer, const char *what, uint32_t kind,
+rg_status rg_param_alloc(rg_param *p, const char *layer, const char *what, uint32_t kind,
                              uint32_t ndim, const int64_t *shape)
 {
     snprintf(p->name, sizeof p->name, "%s.%s", layer, what);
@@ -58,19 +58,28 @@ rg_status rg_dense_init(rg_layer *l, const char *name, rg_shape in, int64_t unit
     l->out = (rg_shape){units, 1, 1, 1};
     l->num_params = 2;
     int64_t wshape[2] = {units, fan_in}, bshape[1] = {units};
-    rg_status st = param_alloc(&l->params[0], name, "weight", RG_TENSOR_WEIGHT, 2, wshape);
+    rg_status st = rg_param_alloc(&l->params[0], name, "weight", RG_TENSOR_WEIGHT, 2, wshape);
     if (st == RG_OK)
-        st = param_alloc(&l->params[1], name, "bias", RG_TENSOR_BIAS, 1, bshape);
+        st = rg_param_alloc(&l->params[1], name, "bias", RG_TENSOR_BIAS, 1, bshape);
     return st;
+}
+
+static void param_free(rg_param *p)
+{
+    rg_free(p->value);
+    rg_free(p->grad);
+    rg_free(p->slot[0]);
+    rg_free(p->slot[1]);
+    p->value = p->grad = p->slot[0] = p->slot[1] = NULL;
 }
 
 void rg_layer_release(rg_layer *l)
 {
-    for (int i = 0; i < l->num_params; i++) {
-        rg_free(l->params[i].value);
-        rg_free(l->params[i].grad);
-        rg_free(l->params[i].slot[0]);
-        rg_free(l->params[i].slot[1]);
-    }
-    l->num_params = 0;
+    for (int i = 0; i < l->num_params; i++)
+        param_free(&l->params[i]);
+    for (int i = 0; i < l->num_buffers; i++)
+        param_free(&l->buffers[i]);
+    if (l->ops && l->ops->release)
+        l->ops->release(l);
+    l->num_params = l->num_buffers = 0;
 }

@@ -37,18 +37,41 @@ typedef struct rg_layer_ops {
      * d(loss)/dx. y is this layer's own forward output. */
     void (*backward)(rg_layer *l, const float *x, const float *y, const float *dy, float *dx,
                      int64_t n);
+    /* Optional: size per-batch scratch (called before the first step and
+     * whenever the maximum batch changes; never inside a step). */
+    rg_status (*set_batch)(rg_layer *l, int64_t max_batch);
+    /* Optional: free what the layer's impl holds. */
+    void (*release)(rg_layer *l);
 } rg_layer_ops;
 
 struct rg_layer {
     const rg_layer_ops *ops;
     char name[32];            /* "dense1", "relu1": what selections match */
     rg_shape in, out;
+    int training;             /* set by the trainer before forward (batchnorm) */
     int num_params;
     rg_param params[2];
+    /* Non-trained state saved with the model (batchnorm running statistics),
+     * like PyTorch buffers: no gradient, no optimizer, no regularizer. */
+    int num_buffers;
+    rg_param buffers[2];
+    void *impl;               /* layer-specific scratch */
 };
 
 rg_status rg_dense_init(rg_layer *l, const char *name, rg_shape in, int64_t units);
 void rg_relu_init(rg_layer *l, const char *name, rg_shape in);
+/* Square kernel k, stride, zero padding pad; out channels `channels`. */
+rg_status rg_conv2d_init(rg_layer *l, const char *name, rg_shape in, int64_t channels, int64_t k,
+                         int64_t stride, int64_t pad);
+/* Windows k x k with the given stride, no padding (floor of partial windows). */
+rg_status rg_maxpool_init(rg_layer *l, const char *name, rg_shape in, int64_t k, int64_t stride);
+rg_status rg_avgpool_init(rg_layer *l, const char *name, rg_shape in, int64_t k, int64_t stride);
+rg_status rg_global_avgpool_init(rg_layer *l, const char *name, rg_shape in);
+void rg_flatten_init(rg_layer *l, const char *name, rg_shape in);
+rg_status rg_batchnorm_init(rg_layer *l, const char *name, rg_shape in);
+/* Allocates a parameter (or buffer) tensor named "<layer>.<what>". */
+rg_status rg_param_alloc(rg_param *p, const char *layer, const char *what, uint32_t kind,
+                         uint32_t ndim, const int64_t *shape);
 void rg_layer_release(rg_layer *l);
 
 #endif

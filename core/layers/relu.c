@@ -16,7 +16,7 @@ static void relu_backward(rg_layer *l, const float *x, const float *y, const flo
         rg_relu_backward(n * rg_shape_size(l->in), y, dy, dx);
 }
 
-static const rg_layer_ops relu_ops = {"relu", relu_forward, relu_backward};
+static const rg_layer_ops relu_ops = {"relu", relu_forward, relu_backward, NULL, NULL};
 
 void rg_relu_init(rg_layer *l, const char *name, rg_shape in)
 {

@@ -17,26 +17,49 @@ rg_status rg_model_create(const rg_model_spec *spec, rg_shape input, int num_cla
     m->input = input;
     m->num_classes = num_classes;
     rg_shape cur = input;
-    int ndense = 0, nrelu = 0;
+    int count[16] = {0};
     rg_status st = RG_OK;
     for (int i = 0; i < spec->num_layers && st == RG_OK; i++) {
         rg_layer *l = &m->layers[i];
+        const rg_layer_spec *ls = &spec->layers[i];
+        static const char *const base[] = {"", "dense", "relu", "conv", "maxpool", "avgpool",
+                                           "gap", "flatten", "batchnorm"};
         char name[32];
-        switch (spec->layers[i].type) {
+        snprintf(name, sizeof name, "%s%d", base[ls->type], ++count[ls->type]);
+        switch (ls->type) {
         case RG_LAYER_DENSE:
-            snprintf(name, sizeof name, "dense%d", ++ndense);
-            st = rg_dense_init(l, name, cur,
-                               spec->layers[i].units ? spec->layers[i].units : num_classes);
+            st = rg_dense_init(l, name, cur, ls->units ? ls->units : num_classes);
             break;
         case RG_LAYER_RELU:
-            snprintf(name, sizeof name, "relu%d", ++nrelu);
             rg_relu_init(l, name, cur);
+            break;
+        case RG_LAYER_CONV:
+            st = rg_conv2d_init(l, name, cur, ls->units, ls->k, ls->stride, ls->pad);
+            break;
+        case RG_LAYER_MAXPOOL:
+            st = rg_maxpool_init(l, name, cur, ls->k, ls->stride);
+            break;
+        case RG_LAYER_AVGPOOL:
+            st = rg_avgpool_init(l, name, cur, ls->k, ls->stride);
+            break;
+        case RG_LAYER_GAP:
+            st = rg_global_avgpool_init(l, name, cur);
+            break;
+        case RG_LAYER_FLATTEN:
+            rg_flatten_init(l, name, cur);
+            break;
+        case RG_LAYER_BATCHNORM:
+            st = rg_batchnorm_init(l, name, cur);
             break;
         }
         m->num_layers = i + 1;
+        if (st != RG_OK)
+            st = rg_error_wrap(st, "--model %s", spec->text);
         cur = l->out;
         for (int p = 0; p < l->num_params; p++)
             m->params[m->num_params++] = &l->params[p];
+        for (int p = 0; p < l->num_buffers; p++)
+            m->buffers[m->num_buffers++] = &l->buffers[p];
     }
     if (st == RG_OK && rg_shape_size(cur) != num_classes)
         st = rg_error_set(RG_ERR_INVALID, "--model %s: the last layer has %lld outputs, not %d",
@@ -79,6 +102,12 @@ rg_status rg_model_set_batch(rg_model *m, int64_t max_batch)
         if (!m->out[i] || !m->grad[i])
             return rg_error_set(RG_ERR_NOMEM, "cannot allocate buffers for batch %lld",
                                 (long long)max_batch);
+        rg_layer *l = &m->layers[i];
+        if (l->ops->set_batch) {
+            rg_status st = l->ops->set_batch(l, max_batch);
+            if (st != RG_OK)
+                return st;
+        }
     }
     m->max_batch = max_batch;
     return RG_OK;
@@ -91,11 +120,12 @@ void rg_model_init_params(rg_model *m, uint64_t seed)
     uint64_t offset = 0;
     int last_dense = -1;
     for (int i = 0; i < m->num_layers; i++)
-        if (m->layers[i].num_params > 0)
+        if (strcmp(m->layers[i].ops->type, "dense") == 0)
             last_dense = i;
     for (int i = 0; i < m->num_layers; i++) {
         rg_layer *l = &m->layers[i];
-        if (l->num_params == 0)
+        /* batchnorm starts at gamma 1, beta 0 (set by its init) */
+        if (l->num_params == 0 || strcmp(l->ops->type, "batchnorm") == 0)
             continue;
         rg_param *w = &l->params[0];
         int64_t fan_out = w->shape[0], fan_in = w->numel / w->shape[0];

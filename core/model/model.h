@@ -11,17 +11,28 @@
 
 typedef enum rg_layer_type {
     RG_LAYER_DENSE = 1,
-    RG_LAYER_RELU = 2
+    RG_LAYER_RELU = 2,
+    RG_LAYER_CONV = 3,
+    RG_LAYER_MAXPOOL = 4,
+    RG_LAYER_AVGPOOL = 5,
+    RG_LAYER_GAP = 6,
+    RG_LAYER_FLATTEN = 7,
+    RG_LAYER_BATCHNORM = 8
 } rg_layer_type;
 
 typedef struct rg_layer_spec {
     rg_layer_type type;
-    int64_t units;            /* dense; 0 = the number of classes (output layer) */
+    int64_t units;            /* dense units or conv channels; 0 = the number of classes */
+    int64_t k, stride, pad;   /* conv and pooling */
 } rg_layer_spec;
 
-/* A parsed --model: today "mlp:H1,H2,..." (hidden dense+ReLU layers, then a
- * dense output layer). Each family parser expands into the same layer list,
- * so "cnn:..." or an explicit layer list slot in beside it. */
+/* A parsed --model. Two forms expand into the same layer list:
+ *   mlp:H1,H2,...   hidden dense+ReLU layers, then a dense output layer;
+ *   a layer list    e.g. conv:32:3,relu,maxpool:2,conv:64:3,relu,maxpool:2,
+ *                   flatten,dense:128,relu,dense:10
+ * Layers: dense:N, relu, conv:C:K[:S[:P]] (stride 1, padding K/2 by default),
+ * maxpool:K[:S], avgpool:K[:S] (stride K by default), gap (global average
+ * pooling), flatten, batchnorm. */
 typedef struct rg_model_spec {
     char text[256];
     int num_layers;
@@ -43,6 +54,8 @@ typedef struct rg_model {
     rg_layer layers[RG_MODEL_MAX_LAYERS];
     int num_params;
     rg_param *params[2 * RG_MODEL_MAX_LAYERS];
+    int num_buffers;                  /* non-trained state, saved in checkpoints */
+    rg_param *buffers[2 * RG_MODEL_MAX_LAYERS];
 
     int64_t max_batch;
     float *out[RG_MODEL_MAX_LAYERS];  /* raw output of layer i */

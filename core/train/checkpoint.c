@@ -49,9 +49,9 @@ rg_status rg_checkpoint_save(const char *path, const rg_model *m, const char *me
     put(&w, MAGIC, 8);
     put_u32(&w, (uint32_t)strlen(meta_json));
     put(&w, meta_json, strlen(meta_json));
-    put_u32(&w, (uint32_t)m->num_params);
-    for (int i = 0; i < m->num_params; i++) {
-        const rg_param *p = m->params[i];
+    put_u32(&w, (uint32_t)(m->num_params + m->num_buffers));
+    for (int i = 0; i < m->num_params + m->num_buffers; i++) {
+        const rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
         put_u32(&w, (uint32_t)strlen(p->name));
         put(&w, p->name, strlen(p->name));
         put_u32(&w, p->ndim);
@@ -160,12 +160,13 @@ static rg_status parse(reader *r, rg_model *m, char **meta_out)
     if ((st = need(r, 4, "parameter count")) != RG_OK)
         return st;
     uint32_t count = get_u32(r);
-    if (count != (uint32_t)m->num_params)
-        return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: holds %u parameter tensors, the model "
-                            "has %d (different --model?)",
-                            r->path, r->pos - 4, count, m->num_params);
-    for (int i = 0; i < m->num_params; i++) {
-        rg_param *p = m->params[i];
+    int total = m->num_params + m->num_buffers;
+    if (count != (uint32_t)total)
+        return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: holds %u tensors, the model has %d "
+                            "(different --model?)",
+                            r->path, r->pos - 4, count, total);
+    for (int i = 0; i < total; i++) {
+        rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
         size_t at = r->pos;
         if ((st = need(r, 4, "name length")) != RG_OK)
             return st;

@@ -3,7 +3,8 @@
  * so a model is never reloaded under a different plugin silently.
  *
  * Layout (little-endian): "RGCKPT01" | u32 meta_len | meta JSON |
- * u32 num_params | per parameter: u32 name_len, name, u32 ndim,
+ * u32 num_tensors | per tensor (parameters, then buffers such as batchnorm
+ * running statistics): u32 name_len, name, u32 ndim,
  * i64 shape[ndim], f32 data[numel] | u32 CRC-32 (zlib) of all previous bytes.
  * Written to PATH.tmp and renamed, so a crash never leaves half a file. */
 #ifndef RG_CORE_CHECKPOINT_H

@@ -95,6 +95,7 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
     const float *in = t->x;
     for (int i = 0; i < m->num_layers; i++) {
         rg_layer *l = &m->layers[i];
+        l->training = mode == RG_MODE_TRAIN;
         l->ops->forward(l, in, m->out[i], n);
         const float *cur = m->out[i];
         for (int k = 0; k < t->site_count[i]; k++) {

@@ -179,10 +179,12 @@ static rg_status alloc_buffers(rg_trainer *t)
             v.struct_size = sizeof v;
             v.kind = RG_TENSOR_ACTIVATION;
             v.name = l->name;
-            v.ndim = 2;
             v.shape[0] = b;
-            v.shape[1] = rg_shape_size(l->out);
-            v.numel = v.shape[0] * v.shape[1];
+            v.shape[1] = l->out.c;
+            v.ndim = l->out.flat ? 2 : 4;
+            v.shape[2] = l->out.flat ? 0 : l->out.h;
+            v.shape[3] = l->out.flat ? 0 : l->out.w;
+            v.numel = b * rg_shape_size(l->out);
             s->state_bytes = h->activation_state_bytes(s->pi->inst, &v);
             if (s->state_bytes) {
                 s->state = rg_alloc(s->state_bytes);

@@ -1,0 +1,145 @@
+/* 2-D convolution (cross-correlation, as torch.nn.Conv2d), lowered per image
+ * onto sgemm through im2col: y_n [oc, oh*ow] = W [oc, c*k*k] x col_n.
+ * Images are spread over the OpenMP threads; inside a parallel region the
+ * OpenMP build of OpenBLAS runs each sgemm on its calling thread, so the
+ * two never oversubscribe the cores. */
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../alloc.h"
+#include "../error.h"
+#include "../kernels/kernels.h"
+#include "layer.h"
+
+typedef struct conv {
+    int64_t c, h, w, oc, k, s, p, oh, ow;
+    int threads;
+    float *col;     /* per thread: c*k*k x oh*ow */
+    float *dw;      /* per thread: partial weight gradients */
+} conv;
+
+static void conv_forward(rg_layer *l, const float *x, float *y, int64_t n)
+{
+    conv *cv = l->impl;
+    const float *wt = l->params[0].value, *b = l->params[1].value;
+    int64_t ckk = cv->c * cv->k * cv->k, hw = cv->oh * cv->ow;
+    int64_t in_sz = cv->c * cv->h * cv->w, out_sz = cv->oc * hw;
+#pragma omp parallel for schedule(static) num_threads(cv->threads)
+    for (int64_t i = 0; i < n; i++) {
+        float *col = cv->col + (size_t)omp_get_thread_num() * (size_t)(ckk * hw);
+        float *yi = y + i * out_sz;
+        rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, col);
+        for (int64_t o = 0; o < cv->oc; o++)
+            for (int64_t j = 0; j < hw; j++)
+                yi[o * hw + j] = b[o];
+        rg_sgemm(0, 0, cv->oc, hw, ckk, 1.0f, wt, ckk, col, hw, 1.0f, yi, hw);
+    }
+}
+
+static void conv_backward(rg_layer *l, const float *x, const float *y, const float *dy, float *dx,
+                          int64_t n)
+{
+    (void)y;
+    conv *cv = l->impl;
+    rg_param *wp = &l->params[0], *bp = &l->params[1];
+    int64_t ckk = cv->c * cv->k * cv->k, hw = cv->oh * cv->ow;
+    int64_t in_sz = cv->c * cv->h * cv->w, out_sz = cv->oc * hw;
+    int threads = cv->threads;
+    memset(cv->dw, 0, (size_t)threads * (size_t)(cv->oc * ckk) * sizeof(float));
+    /* Static schedule: thread t always gets the same images for a given n and
+     * thread count, and partial sums are reduced in thread order, so the
+     * weight gradient is bit-identical run to run. */
+#pragma omp parallel num_threads(threads)
+    {
+        int t = omp_get_thread_num();
+        float *col = cv->col + (size_t)t * (size_t)(ckk * hw);
+        float *dw = cv->dw + (size_t)t * (size_t)(cv->oc * ckk);
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            const float *dyi = dy + i * out_sz;
+            rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow,
+                      col);
+            /* dW += dy_i [oc, hw] x col^T [hw, ckk] */
+            rg_sgemm(0, 1, cv->oc, ckk, hw, 1.0f, dyi, hw, col, hw, 1.0f, dw, ckk);
+            if (dx) {
+                /* dcol = W^T [ckk, oc] x dy_i [oc, hw], then scatter back */
+                rg_sgemm(1, 0, ckk, hw, cv->oc, 1.0f, wp->value, ckk, dyi, hw, 0.0f, col, hw);
+                float *dxi = dx + i * in_sz;
+                memset(dxi, 0, (size_t)in_sz * sizeof(float));
+                rg_col2im(col, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, dxi);
+            }
+        }
+    }
+    memcpy(wp->grad, cv->dw, (size_t)(cv->oc * ckk) * sizeof(float));
+    for (int t = 1; t < threads; t++)
+        rg_saxpy(cv->oc * ckk, 1.0f, cv->dw + (size_t)t * (size_t)(cv->oc * ckk), wp->grad);
+    for (int64_t o = 0; o < cv->oc; o++) {
+        double s = 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            const float *d = dy + i * out_sz + o * hw;
+            for (int64_t j = 0; j < hw; j++)
+                s += d[j];
+        }
+        bp->grad[o] = (float)s;
+    }
+}
+
+static rg_status conv_set_batch(rg_layer *l, int64_t max_batch)
+{
+    (void)max_batch;
+    conv *cv = l->impl;
+    rg_free(cv->col);
+    rg_free(cv->dw);
+    cv->threads = omp_get_max_threads();
+    int64_t ckk = cv->c * cv->k * cv->k, hw = cv->oh * cv->ow;
+    cv->col = rg_alloc_floats((size_t)cv->threads * (size_t)(ckk * hw));
+    cv->dw = rg_alloc_floats((size_t)cv->threads * (size_t)(cv->oc * ckk));
+    if (!cv->col || !cv->dw)
+        return rg_error_set(RG_ERR_NOMEM, "%s: cannot allocate convolution scratch", l->name);
+    return RG_OK;
+}
+
+static void conv_release(rg_layer *l)
+{
+    conv *cv = l->impl;
+    if (!cv)
+        return;
+    rg_free(cv->col);
+    rg_free(cv->dw);
+    rg_free(cv);
+    l->impl = NULL;
+}
+
+static const rg_layer_ops conv_ops = {"conv", conv_forward, conv_backward, conv_set_batch,
+                                      conv_release};
+
+rg_status rg_conv2d_init(rg_layer *l, const char *name, rg_shape in, int64_t channels, int64_t k,
+                         int64_t stride, int64_t pad)
+{
+    l->ops = &conv_ops;
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->in = in;
+    if (in.flat)
+        return rg_error_set(RG_ERR_INVALID, "%s: a convolution needs an image input, not a flat "
+                            "vector of %lld features", name, (long long)in.c);
+    int64_t oh = (in.h + 2 * pad - k) / stride + 1, ow = (in.w + 2 * pad - k) / stride + 1;
+    if (k < 1 || stride < 1 || pad < 0 || oh < 1 || ow < 1)
+        return rg_error_set(RG_ERR_INVALID, "%s: kernel %lld, stride %lld, padding %lld do not fit "
+                            "a %lldx%lld input", name, (long long)k, (long long)stride,
+                            (long long)pad, (long long)in.h, (long long)in.w);
+    conv *cv = rg_alloc(sizeof *cv);
+    if (!cv)
+        return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
+    *cv = (conv){in.c, in.h, in.w, channels, k, stride, pad, oh, ow, 0, NULL, NULL};
+    l->impl = cv;
+    l->out = (rg_shape){channels, oh, ow, 0};
+    l->num_params = 2;
+    int64_t wshape[4] = {channels, in.c, k, k}, bshape[1] = {channels};
+    rg_status st = rg_param_alloc(&l->params[0], name, "weight", RG_TENSOR_WEIGHT, 4, wshape);
+    if (st == RG_OK)
+        st = rg_param_alloc(&l->params[1], name, "bias", RG_TENSOR_BIAS, 1, bshape);
+    if (st == RG_OK)
+        st = conv_set_batch(l, 0);
+    return st;
+}
