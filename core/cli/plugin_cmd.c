@@ -1,11 +1,153 @@
-/* regula plugin <subcommand>: tools for plugin authors. */
+/* regula plugin <subcommand>: tools for plugin authors.
+ *
+ * regula plugin check PATH.so runs the conformance checks (core/check) and
+ * prints one line per check, then "N passed, M failed". Exit status: 0 if
+ * no check failed, 1 if one did, 2 for usage errors. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "../check/check.h"
+#include "../error.h"
 #include "cli.h"
+#include "json.h"
+
+static const char check_usage[] =
+    "usage: regula plugin check PATH.so [--timeout SECONDS] [--json]\n"
+    "\n"
+    "Runs the conformance checks a plugin should pass before it ships, each in a\n"
+    "separate process, so a plugin that crashes, hangs or calls exit() is reported\n"
+    "rather than fatal:\n"
+    "  load                 entry symbol, ABI negotiation, descriptor and schema\n"
+    "  older host refused   a host one minor older is refused with RG_ERR_VERSION\n"
+    "  exports              nothing but regula_plugin_entry_v1 is exported\n"
+    "  create/destroy x200  no host memory held after destroy()\n"
+    "  param NAME           the declared range or enum values are accepted at their\n"
+    "                       edges, values just outside are rejected\n"
+    "  penalty ...          gradient vs finite differences, >= 0 if declared,\n"
+    "                       bitwise equal at 1 and 2 threads\n"
+    "  project idempotent   projecting twice equals projecting once\n"
+    "  project_step         finite, in bounds and reproducible (ABI 1.1)\n"
+    "  targets distributions  target rows stay distributions (ABI 1.1)\n"
+    "  activation ...       identity in eval mode, backward vs finite differences,\n"
+    "                       reproducible for a fixed rng stream\n"
+    "  augment ...          shape, [0, 1] pixels, label distributions, same seed\n"
+    "                       reproduces at 1 and 2 threads, another seed differs\n"
+    "\n"
+    "options:\n"
+    "  --timeout SECONDS  limit per check (default 20)\n"
+    "  --json             one JSON object instead of the text report\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "exit status: 0 no check failed, 1 a check failed, 2 usage error\n";
+
+typedef struct report_ctx {
+    rg_json *json;   /* NULL: text */
+} report_ctx;
+
+static void report_line(void *vctx, const rg_check_result *r)
+{
+    report_ctx *ctx = vctx;
+    if (ctx->json) {
+        rg_json_begin_object(ctx->json);
+        rg_json_key(ctx->json, "name");
+        rg_json_string(ctx->json, r->name);
+        rg_json_key(ctx->json, "verdict");
+        rg_json_string(ctx->json, r->verdict == RG_CHECK_PASS   ? "pass"
+                                  : r->verdict == RG_CHECK_FAIL ? "fail"
+                                                                : "n/a");
+        rg_json_key(ctx->json, "detail");
+        rg_json_string(ctx->json, r->detail);
+        rg_json_end_object(ctx->json);
+        return;
+    }
+    printf("%-4s  %-24s  %s\n", rg_check_verdict_name(r->verdict), r->name, r->detail);
+    fflush(stdout); /* a line per check as it finishes: some take seconds */
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    const char *path = NULL;
+    int json = 0;
+    rg_check_options opt = {0};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(check_usage, stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--timeout")) {
+            if (i + 1 >= argc)
+                return rg_cli_fail(2, "plugin check: --timeout needs a number of seconds");
+            char *end = NULL;
+            errno = 0;
+            double t = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || errno || !isfinite(t) || t <= 0 || t > 86400)
+                return rg_cli_fail(2, "plugin check: --timeout %s: expected seconds in (0, 86400]",
+                                   argv[i]);
+            opt.timeout_s = t;
+        } else if (a[0] == '-' && a[1]) {
+            return rg_cli_fail(2, "plugin check: unknown option '%s' (see regula plugin check "
+                                  "--help)", a);
+        } else if (path) {
+            return rg_cli_fail(2, "plugin check: one plugin at a time ('%s' and '%s')", path, a);
+        } else {
+            path = a;
+        }
+    }
+    if (!path)
+        return rg_cli_fail(2, "plugin check: expected PATH.so (see regula plugin check --help)");
+    if (access(path, R_OK) != 0)
+        return rg_cli_fail(2, "plugin check: cannot read %s: %s", path, strerror(errno));
+
+    rg_json j;
+    report_ctx ctx = {json ? &j : NULL};
+    opt.report = report_line;
+    opt.report_ctx = &ctx;
+    if (json) {
+        rg_json_init(&j, stdout);
+        rg_json_begin_object(&j);
+        rg_json_key(&j, "plugin");
+        rg_json_string(&j, path);
+        rg_json_key(&j, "checks");
+        rg_json_begin_array(&j);
+    } else {
+        printf("checking %s\n", path);
+    }
+    rg_check_summary sum;
+    if (rg_check_plugin(path, &opt, &sum) != RG_OK)
+        return rg_cli_fail(1, "%s", rg_error_message());
+    if (json) {
+        rg_json_end_array(&j);
+        rg_json_key(&j, "passed");
+        rg_json_int(&j, sum.passed);
+        rg_json_key(&j, "failed");
+        rg_json_int(&j, sum.failed);
+        rg_json_key(&j, "na");
+        rg_json_int(&j, sum.na);
+        rg_json_end_object(&j);
+        fputc('\n', stdout);
+    } else if (sum.na) {
+        printf("%d passed, %d failed (%d n/a)\n", sum.passed, sum.failed, sum.na);
+    } else {
+        printf("%d passed, %d failed\n", sum.passed, sum.failed);
+    }
+    return sum.failed ? 1 : 0;
+}
 
 int rg_cmd_plugin(int argc, char **argv)
 {
     if (argc < 2)
         return rg_cli_fail(2, "plugin: expected a subcommand (check)");
-    return rg_cli_fail(2, "plugin: unknown subcommand '%s'", argv[1]);
+    if (!strcmp(argv[1], "check"))
+        return cmd_check(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        fputs(check_usage, stdout);
+        return 0;
+    }
+    return rg_cli_fail(2, "plugin: unknown subcommand '%s' (expected check)", argv[1]);
 }

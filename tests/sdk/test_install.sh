@@ -40,6 +40,13 @@ for so in myreg myaug; do
     [ "$e" = "regula_plugin_entry_v1 " ] || fail "$so.so exports '$e'"
 done
 
+step "conformance checker on the template plugins"
+for so in myreg myaug; do
+    "$P/bin/regula" plugin check --timeout 60 "$TMP/tb/$so.so" > "$TMP/check-$so.txt" ||
+        fail "regula plugin check $so.so failed: $(cat "$TMP/check-$so.txt")"
+    grep -q " 0 failed" "$TMP/check-$so.txt" || fail "no clean summary for $so.so"
+done
+
 step "template with cc + pkg-config"
 CFLAGS=$(PKG_CONFIG_PATH="$LIB/pkgconfig" pkg-config --cflags regula)
 for so in myreg myaug; do
