@@ -13,6 +13,12 @@ extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_parallel(void);
 
 static int g_threads = 1;
+static _Thread_local int t_serial;
+
+void rg_threads_set_serial(int serial)
+{
+    t_serial = serial;
+}
 
 rg_status rg_threads_init(int n)
 {
@@ -64,10 +70,18 @@ rg_status rg_parallel_for(int64_t n, int64_t grain, rg_range_fn body, void *ctx)
     if (chunks <= 1)
         return body(ctx, 0, n);
 
-    rg_status status[64];
-    char message[64][256];
     if (chunks > 64)
         chunks = 64;
+    if (t_serial) {
+        for (int64_t c = 0; c < chunks; c++) {
+            rg_status st = body(ctx, n * c / chunks, n * (c + 1) / chunks);
+            if (st != RG_OK)
+                return st;
+        }
+        return RG_OK;
+    }
+    rg_status status[64];
+    char message[64][256];
 #pragma omp parallel for num_threads((int)chunks) schedule(static, 1)
     for (int64_t c = 0; c < chunks; c++) {
         int64_t begin = n * c / chunks, end = n * (c + 1) / chunks;

@@ -17,5 +17,8 @@ const char *rg_threads_blas_kind(void);
 /* Deterministic split of [0, n) into contiguous chunks of >= grain; chunk
  * boundaries depend only on n, grain and the thread count. */
 rg_status rg_parallel_for(int64_t n, int64_t grain, rg_range_fn body, void *ctx);
+/* On this thread, rg_parallel_for runs its chunks one after another (same
+ * boundaries, same results): for helper threads such as the input pipeline. */
+void rg_threads_set_serial(int serial);
 
 #endif

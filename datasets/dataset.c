@@ -8,5 +8,9 @@ void rg_dataset_destroy(rg_dataset *ds)
         return;
     free(ds->pixels);
     free(ds->labels);
+    if (ds->class_names)
+        for (int32_t k = 0; k < ds->num_classes; k++)
+            free(ds->class_names[k]);
+    free(ds->class_names);
     free(ds);
 }

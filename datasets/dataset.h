@@ -13,9 +13,13 @@ typedef struct rg_dataset {
      * be released by rg_dataset_destroy. */
     uint8_t *pixels;         /* n*c*h*w bytes, image-major, then c, h, w */
     uint8_t *labels;         /* n bytes */
+    /* NULL, or num_classes malloc'ed names (entries may be NULL) from a
+     * loader that knows them, e.g. the PNG folder's class sub-folders. */
+    char **class_names;
 } rg_dataset;
 
-/* NULL-safe; frees pixels, labels and the struct. */
+/* NULL-safe; frees pixels, labels, class_names (each name and the array)
+ * and the struct. */
 void rg_dataset_destroy(rg_dataset *ds);
 
 #endif

@@ -425,7 +425,9 @@ int rg_cmd_train(int argc, char **argv)
         for (int i = 0; i < o.cfg.num_regs; i++)
             printf("  reg %s %s (%s) on %s\n", o.cfg.regs[i]->plugin->desc.name,
                    o.cfg.regs[i]->plugin->desc.version, o.cfg.regs[i]->spec,
-                   rg_trainer_targets(t, i)[0] ? rg_trainer_targets(t, i) : "nothing");
+                   rg_trainer_targets(t, i)[0]                ? rg_trainer_targets(t, i)
+                   : o.cfg.regs[i]->plugin->reg.targets ? "the training targets"
+                                                        : "nothing");
         for (int i = 0; i < o.cfg.num_augs; i++)
             printf("  aug %s %s (%s)\n", o.cfg.augs[i]->plugin->desc.name,
                    o.cfg.augs[i]->plugin->desc.version, o.cfg.augs[i]->spec);

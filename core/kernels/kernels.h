@@ -30,6 +30,9 @@ void rg_relu_backward(int64_t n, const float *y, const float *dy, float *dx);
 void rg_softmax_xent(int64_t rows, int64_t k, const float *z, const float *t, float grad_scale,
                      float *row_loss, float *dz, uint8_t *correct);
 
+/* Number of rows whose first largest logit is at the true label. */
+int64_t rg_count_correct(int64_t rows, int64_t k, const float *z, const int32_t *labels);
+
 /* Convolution lowering for one image [c, h, w] and a square k x k kernel
  * with stride s and zero padding p: col is [c*k*k, oh*ow], row
  * (ci*k + ki)*k + kj, column oy*ow + ox, holding x[ci, oy*s-p+ki, ox*s-p+kj]

@@ -40,3 +40,11 @@ void rg_softmax_xent(int64_t rows, int64_t k, const float *z, const float *t, fl
             correct[r] = argmax(zr, k) == argmax(tr, k);
     }
 }
+
+int64_t rg_count_correct(int64_t rows, int64_t k, const float *z, const int32_t *labels)
+{
+    int64_t hits = 0;
+    for (int64_t r = 0; r < rows; r++)
+        hits += argmax(z + r * k, k) == labels[r];
+    return hits;
+}

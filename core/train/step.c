@@ -7,19 +7,26 @@
 #include "../rng.h"
 #include "trainer.h"
 
-rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n)
+void rg_step_fill_into(const rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n,
+                       float *x, float *targets, int32_t *labels)
 {
     int64_t f = t->in_features, k = t->model->num_classes;
     /* uint8 -> [0, 1] per batch: the dataset stays 1 byte per pixel */
     for (int64_t r = 0; r < n; r++) {
         const uint8_t *src = ds->pixels + idx[r] * f;
-        float *dst = t->x + r * f;
+        float *dst = x + r * f;
         for (int64_t j = 0; j < f; j++)
             dst[j] = (float)src[j] * (1.0f / 255.0f);
-        float *tr = t->t + r * k;
+        float *tr = targets + r * k;
         memset(tr, 0, (size_t)k * sizeof(float));
         tr[ds->labels[idx[r]]] = 1.0f;
+        labels[r] = ds->labels[idx[r]];
     }
+}
+
+rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n)
+{
+    rg_step_fill_into(t, ds, idx, n, t->x, t->t, t->labels);
     return RG_OK;
 }
 
@@ -221,15 +228,15 @@ static rg_status adjust_targets(rg_trainer *t, int64_t n)
     return RG_OK;
 }
 
-static rg_status augment(rg_trainer *t, int64_t n)
+rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets)
 {
     const rg_dataset *ds = t->data;
     for (int k = 0; k < t->cfg.num_augs; k++) {
         rg_plugin_instance *pi = t->cfg.augs[k];
-        rg_batch_view b = {sizeof b, 0, n, ds->c, ds->h, ds->w, t->x, t->t,
+        rg_batch_view b = {sizeof b, 0, n, ds->c, ds->h, ds->w, x, targets,
                            t->model->num_classes};
         rg_rng_stream rng;
-        rg_rng_stream_init(&rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)t->step,
+        rg_rng_stream_init(&rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)step,
                            RG_SITE_AUGMENT + (uint64_t)k);
         rg_error_clear();
         rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
@@ -254,22 +261,20 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     int last = m->num_layers - 1;
     int64_t k = m->num_classes;
     memset(t->penalty, 0, sizeof t->penalty);
-    rg_status st = augment(t, n);
-    if (st == RG_OK)
-        st = adjust_targets(t, n);
+    rg_status st = adjust_targets(t, n);
     if (st == RG_OK)
         st = rg_step_forward(t, n, RG_MODE_TRAIN);
     if (st != RG_OK)
         return st;
     /* mean cross-entropy over the batch, as torch.nn.CrossEntropyLoss */
     rg_softmax_xent(n, k, t->post[last], t->t, 1.0f / (float)n, t->row_loss, m->grad[last],
-                    t->correct);
+                    NULL);
     double sum = 0.0;
-    int64_t hits = 0;
-    for (int64_t r = 0; r < n; r++) {
+    for (int64_t r = 0; r < n; r++)
         sum += t->row_loss[r];
-        hits += t->correct[r];
-    }
+    /* accuracy against the true labels: smoothed or mixed targets have no
+     * reliable argmax */
+    int64_t hits = rg_count_correct(n, k, t->post[last], t->labels);
     double data_loss = sum / (double)n, pen = 0.0;
     for (int r = 0; r < t->cfg.num_regs; r++)
         pen += t->penalty[r]; /* activation-hook penalties from forward */

@@ -161,11 +161,19 @@ static rg_status alloc_buffers(rg_trainer *t)
     if (st != RG_OK)
         return st;
     t->in_features = rg_shape_size(m->input);
-    t->x = rg_alloc_floats((size_t)(b * t->in_features));
-    t->t = rg_alloc_floats((size_t)(b * m->num_classes));
+    for (int s = 0; s < 2; s++) {
+        t->slot_x[s] = rg_alloc_floats((size_t)(b * t->in_features));
+        t->slot_t[s] = rg_alloc_floats((size_t)(b * m->num_classes));
+        t->slot_labels[s] = rg_alloc((size_t)b * sizeof(int32_t));
+    }
+    t->x = t->slot_x[0];
+    t->t = t->slot_t[0];
+    t->labels = t->slot_labels[0];
     t->row_loss = rg_alloc_floats((size_t)b);
     t->correct = rg_alloc((size_t)b);
-    if (!t->x || !t->t || !t->row_loss || !t->correct)
+    t->pipe = rg_pipeline_create();
+    if (!t->slot_x[0] || !t->slot_t[0] || !t->slot_x[1] || !t->slot_t[1] || !t->row_loss ||
+        !t->correct || !t->slot_labels[0] || !t->slot_labels[1] || !t->pipe)
         return rg_error_set(RG_ERR_NOMEM, "cannot allocate batch buffers");
     for (int k = 0; k < t->num_sites; k++) {
         rg_site *s = &t->sites[k];
@@ -237,8 +245,12 @@ void rg_trainer_destroy(rg_trainer *t)
         rg_free(t->sites[k].buf);
         rg_free(t->sites[k].state);
     }
-    rg_free(t->x);
-    rg_free(t->t);
+    for (int s = 0; s < 2; s++) {
+        rg_free(t->slot_x[s]);
+        rg_free(t->slot_t[s]);
+        rg_free(t->slot_labels[s]);
+    }
+    rg_pipeline_destroy(t->pipe);
     rg_free(t->row_loss);
     rg_free(t->correct);
     free(t->train_idx);
@@ -259,15 +271,22 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     double loss_sum = 0.0, pen_sum = 0.0;
     int64_t hits = 0, seen = 0;
     memset(t->penalty_epoch, 0, sizeof t->penalty_epoch);
+    rg_pipeline *pipe = NULL;
+    rg_status st = rg_pipeline_start(t, batches, &pipe);
+    if (st != RG_OK)
+        return st;
     for (int64_t i = 0; i < batches; i++) {
-        int64_t start = i * b, cnt = start + b <= n ? b : n - start;
-        rg_status st = rg_step_fill_batch(t, t->data, t->order + start, cnt);
+        int64_t cnt = 0;
         double loss = 0.0, pen = 0.0;
         int64_t correct = 0;
+        st = rg_pipeline_take(pipe, i, &cnt);
         if (st == RG_OK)
             st = rg_step_train(t, cnt, &loss, &pen, &correct);
-        if (st != RG_OK)
+        rg_pipeline_release(pipe, i);
+        if (st != RG_OK) {
+            rg_pipeline_stop(pipe);
             return st;
+        }
         t->step++;
         loss_sum += loss * (double)cnt;
         pen_sum += pen * (double)cnt;
@@ -282,6 +301,10 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
             t->cfg.on_batch(t->cfg.user, &p);
         }
     }
+    rg_pipeline_stop(pipe);
+    t->x = t->slot_x[0];
+    t->t = t->slot_t[0];
+    t->labels = t->slot_labels[0];
     t->epoch++;
     for (int r = 0; r < t->cfg.num_regs; r++)
         t->penalty_epoch[r] = seen ? t->penalty_epoch[r] / (double)seen : 0.0;
@@ -295,7 +318,7 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     if (t->n_val > 0) {
         double e0 = now_seconds();
         rg_eval ev;
-        rg_status st = rg_trainer_evaluate_val(t, &ev);
+        st = rg_trainer_evaluate_val(t, &ev);
         if (st != RG_OK)
             return st;
         stats->val_loss = ev.loss;
@@ -335,11 +358,10 @@ static rg_status evaluate(rg_trainer *t, const rg_dataset *ds, const int64_t *id
             return st;
         }
         rg_softmax_xent(cnt, m->num_classes, t->post[last], t->t, 0.0f, t->row_loss, NULL,
-                        t->correct);
-        for (int64_t r = 0; r < cnt; r++) {
+                        NULL);
+        for (int64_t r = 0; r < cnt; r++)
             loss_sum += t->row_loss[r];
-            hits += t->correct[r];
-        }
+        hits += rg_count_correct(cnt, m->num_classes, t->post[last], t->labels);
     }
     free(seq);
     out->count = n;

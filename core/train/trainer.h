@@ -47,15 +47,38 @@ struct rg_trainer {
     char targets_text[RG_TRAIN_MAX_PLUGINS][256];
 
     int64_t in_features;
-    float *x, *t, *row_loss;
+    float *x, *t;             /* the batch being trained: one of the slots */
+    float *slot_x[2], *slot_t[2];
+    int32_t *slot_labels[2];  /* true class of each example, for accuracy */
+    int32_t *labels;
+    float *row_loss;
     uint8_t *correct;
+    struct rg_pipeline *pipe;
 };
 
 /* step.c */
+void rg_step_fill_into(const rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n,
+                       float *x, float *targets, int32_t *labels);
 rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n);
+/* Runs the augmenters on a filled batch with the RNG of global step `step`;
+ * safe on the pipeline's worker thread. */
+rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets);
 rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode);
 /* loss: mean data loss of the batch; penalty: what regularizers added. */
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                         int64_t *correct);
+
+/* pipeline.c: batches of one epoch (fill + augment) prepared on a worker
+ * thread, two slots ahead at most, while the caller trains. */
+typedef struct rg_pipeline rg_pipeline;
+rg_pipeline *rg_pipeline_create(void);
+void rg_pipeline_destroy(rg_pipeline *p);
+rg_status rg_pipeline_start(rg_trainer *t, int64_t batches, rg_pipeline **out);
+/* Blocks until batch i is ready; sets t->x and t->t to it. */
+rg_status rg_pipeline_take(rg_pipeline *p, int64_t i, int64_t *count);
+/* Marks batch i consumed, freeing its slot. */
+void rg_pipeline_release(rg_pipeline *p, int64_t i);
+/* Stops the worker (also mid-epoch, after an error) and joins it. */
+void rg_pipeline_stop(rg_pipeline *p);
 
 #endif

@@ -20,24 +20,6 @@
 
 #define MN_EPS 1e-7 /* Keras backend epsilon */
 
-/* sqrt without libm: the stock-plugin build (regula_stock_plugin in the top
- * CMakeLists.txt) links no libm and uses --no-undefined, and sqrt() keeps a
- * libm call for errno. Exponent halving gives a guess within 6 percent, and
- * five Newton steps (quadratic) reach double precision. x is a sum of squares. */
-static double mn_sqrt(double x)
-{
-    if (!(x > 0.0))
-        return 0.0;
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    u = (u >> 1) + (UINT64_C(0x3ff0000000000000) >> 1);
-    double y;
-    memcpy(&y, &u, sizeof y);
-    for (int k = 0; k < 5; k++)
-        y = 0.5 * (y + x / y);
-    return y;
-}
-
 typedef struct max_norm {
     const rg_host_api *host;
     double c;
@@ -83,7 +65,7 @@ static rg_status mn_units(void *ctx, int64_t begin, int64_t end)
         double sq = 0.0;
         for (int64_t i = 0; i < j->len; i++)
             sq += (double)w[i] * (double)w[i];
-        double norm = mn_sqrt(sq);
+        double norm = sqrt(sq);
         if (norm <= j->c)
             continue;
         float scale = (float)(j->c / (MN_EPS + norm));

@@ -21,8 +21,10 @@
  * (kh, kw, in, out) reshaped to (kh*kw*in, out) up to an order of the
  * fan-in index that changes no penalty: columns makes the filters
  * orthogonal, rows the fan-in positions across filters. (Keras itself
- * accepts rank-2 kernels only.) A 1-D tensor (a bias) is refused: it has no
- * pair of vectors to make orthogonal. S < 2 adds nothing.
+ * accepts rank-2 kernels only.) A 1-D tensor (a bias, selected with
+ * tensors=all) is one vector, like one unit, in either mode: with fewer than
+ * two vectors there is no pair to make orthogonal, and S < 2 adds nothing
+ * (penalty 0, no gradient).
  *
  * Gradient (derived here; checked against central differences in
  * tests/plugins/test_orthogonal.c). With c = factor / (S (S - 1)) and
@@ -49,24 +51,6 @@
 #include <string.h>
 
 #define OR_NORM_EPS 1e-12 /* tf.math.l2_normalize's epsilon on ||v||^2 */
-
-/* sqrt without libm: the stock-plugin build (regula_stock_plugin in the top
- * CMakeLists.txt) links no libm and uses --no-undefined, and sqrt() keeps a
- * libm call for errno. Exponent halving gives a guess within 6 percent, and
- * five Newton steps (quadratic) reach double precision. x is a sum of squares. */
-static double or_sqrt(double x)
-{
-    if (!(x > 0.0))
-        return 0.0;
-    uint64_t u;
-    memcpy(&u, &x, sizeof u);
-    u = (u >> 1) + (UINT64_C(0x3ff0000000000000) >> 1);
-    double y;
-    memcpy(&y, &u, sizeof y);
-    for (int k = 0; k < 5; k++)
-        y = 0.5 * (y + x / y);
-    return y;
-}
 
 typedef struct orthogonal {
     const rg_host_api *host;
@@ -129,7 +113,7 @@ static inline float or_v(const or_job *j, int64_t a, int64_t i)
 
 static inline double or_scale(double sumsq)
 {
-    return or_sqrt(sumsq > OR_NORM_EPS ? sumsq : OR_NORM_EPS);
+    return sqrt(sumsq > OR_NORM_EPS ? sumsq : OR_NORM_EPS);
 }
 
 /* Step 1, per vector: squared norm (fixed order) and N = V / d. */
@@ -302,12 +286,6 @@ static rg_status or_penalty(void *inst, const rg_tensor_view *param, double *los
 {
     orthogonal *s = inst;
     const rg_host_api *h = s->host;
-    if (param->ndim < 2) {
-        h->set_error("orthogonal: %s is %u-D; orthogonality needs a matrix "
-                     "(select weights only: tensors=weights)",
-                     param->name ? param->name : "tensor", (unsigned)param->ndim);
-        return RG_ERR_INVALID;
-    }
     or_job j = {0};
     j.w = param->data;
     j.g = grad->data;
@@ -316,7 +294,7 @@ static rg_status or_penalty(void *inst, const rg_tensor_view *param, double *los
     j.columns = s->keras_columns;
     j.S = j.columns ? j.U : j.K;
     j.L = j.columns ? j.K : j.U;
-    if (j.S < 2 || j.L < 1 || s->factor == 0.0)
+    if (param->ndim < 2 || j.S < 2 || j.L < 1 || s->factor == 0.0)
         return RG_OK;
     rg_status st = or_reserve(s, 2 * j.S * j.L + j.S * j.S, 2 * j.S);
     if (st != RG_OK)

@@ -221,17 +221,21 @@ Test(orthogonal, fewer_than_two_vectors_add_nothing)
     rg_plugin_instance_destroy(rows);
 }
 
-Test(orthogonal, a_one_dimensional_tensor_is_refused_with_a_message)
+Test(orthogonal, a_one_dimensional_tensor_is_one_vector_and_adds_nothing)
 {
-    rg_plugin_instance *pi = pt_load("orthogonal", RG_PLUGIN_REGULARIZER);
-    float b[3] = {1.0f, 2.0f, 3.0f}, g[3] = {0};
+    /* a bias is one vector in either mode: no pair to make orthogonal */
+    rg_plugin_instance *cols = pt_load("orthogonal:factor=1,mode=columns", RG_PLUGIN_REGULARIZER);
+    rg_plugin_instance *rows = pt_load("orthogonal:factor=1,mode=rows", RG_PLUGIN_REGULARIZER);
+    float b[3] = {1.0f, 2.0f, 3.0f}, g[3];
     int64_t shape[1] = {3};
-    rg_tensor_view bv = pt_view(b, RG_TENSOR_BIAS, 1, shape), gv = pt_view(g, RG_TENSOR_BIAS, 1, shape);
-    double loss = 0.0;
-    cr_assert_eq(pi->plugin->reg.penalty(pi->inst, &bv, &loss, &gv), RG_ERR_INVALID);
-    cr_assert_str_eq(rg_error_message(), "orthogonal: test.bias is 1-D; orthogonality needs a "
-                                         "matrix (select weights only: tensors=weights)");
-    rg_plugin_instance_destroy(pi);
+    cr_assert_eq(pt_penalty(cols, b, g, 1, shape, RG_TENSOR_BIAS), 0.0);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(g[i], 0.0f);
+    cr_assert_eq(pt_penalty(rows, b, g, 1, shape, RG_TENSOR_BIAS), 0.0);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(g[i], 0.0f);
+    rg_plugin_instance_destroy(cols);
+    rg_plugin_instance_destroy(rows);
 }
 
 /* S vectors of length L with |cosines| well away from 0 (a shared direction
