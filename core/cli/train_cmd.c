@@ -10,19 +10,21 @@
 #include "../train/train.h"
 #include "args.h"
 #include "cli.h"
-#include "idx.h"
+#include "data.h"
 #include "json.h"
 #include "progress.h"
 #include "regula/regula.h"
 
-#define FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 static const char train_usage[] =
     "usage: regula train [options]\n"
     "\n"
     "  --data SRC          fashion-mnist (IDX files in $REGULA_DATA, default\n"
-    "                      " FASHION_MNIST_DIR ") or idx:DIR\n"
-    "                      (DIR holds {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz])\n"
+    "                      " RG_FASHION_MNIST_DIR "),\n"
+    "                      idx:DIR  ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]),\n"
+    "                      png:DIR  (DIR/train/<class>/*.png, DIR/test/<class>/*.png),\n"
+    "                      csv:DIR  (DIR/train.csv, DIR/test.csv: label,p0,p1,...)\n"
+    "  --center-crop       png: crop images larger than the first one to its size\n"
     "  --model SPEC        mlp:H1,H2,...  hidden ReLU layers (default mlp:512,256), or a\n"
     "                      comma-separated layer list, e.g. conv:32:3,relu,maxpool:2,\n"
     "                      conv:64:3,relu,maxpool:2,flatten,dense:128,relu,dense:10\n"
@@ -61,6 +63,7 @@ static const char train_usage[] =
 
 typedef struct train_opts {
     const char *data, *model, *summary, *save;
+    rg_data_options data_opt;
     int64_t threads;
     int lr_given, quiet;
     rg_train_config cfg;
@@ -84,6 +87,10 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
         }
         if (!strcmp(a, "--quiet")) {
             o->quiet = 1;
+            continue;
+        }
+        if (!strcmp(a, "--center-crop")) {
+            o->data_opt.center_crop = 1;
             continue;
         }
         if (strncmp(a, "--", 2) != 0)
@@ -159,28 +166,6 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
     if (!o->lr_given && o->cfg.optim.kind == RG_OPTIM_ADAM)
         o->cfg.optim.lr = 0.001;
     return RG_OK;
-}
-
-static rg_status open_data(const char *src, rg_dataset **train, rg_dataset **test, char *dir,
-                           size_t cap)
-{
-    if (!strcmp(src, "fashion-mnist")) {
-        const char *env = getenv("REGULA_DATA");
-        snprintf(dir, cap, "%s", env && *env ? env : FASHION_MNIST_DIR);
-    } else if (!strncmp(src, "idx:", 4) && src[4]) {
-        snprintf(dir, cap, "%s", src + 4);
-    } else {
-        return rg_error_set(RG_ERR_INVALID, "--data %s: expected fashion-mnist or idx:DIR", src);
-    }
-    rg_status st = rg_dataset_open_idx(dir, "train", train);
-    if (st == RG_OK && (st = rg_dataset_open_idx(dir, "t10k", test)) != RG_OK) {
-        rg_dataset_destroy(*train);
-        *train = NULL;
-    }
-    if (st != RG_OK && !strcmp(src, "fashion-mnist"))
-        rg_error_wrap(st, "Fashion-MNIST (install Debian's dataset-fashion-mnist or set "
-                          "REGULA_DATA)");
-    return st;
 }
 
 void rg_cli_plugins_json(rg_json *j, rg_plugin_instance *const *list, int n, const char *role)
@@ -394,7 +379,7 @@ int rg_cmd_train(int argc, char **argv)
                                             &o.cfg.augs[i])) == RG_OK)
             o.cfg.num_augs++;
     if (st == RG_OK)
-        st = open_data(o.data, &train, &test, dir, sizeof dir);
+        st = rg_cli_open_data(o.data, &o.data_opt, &train, &test, dir, sizeof dir);
     if (st == RG_OK)
         st = rg_model_create(&spec, (rg_shape){train->c, train->h, train->w, 0},
                              train->num_classes > test->num_classes ? train->num_classes

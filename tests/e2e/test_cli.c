@@ -107,7 +107,7 @@ Test(cli, unknown_plugin_and_bad_plugin_parameters)
 Test(cli, missing_data_directory_names_the_files)
 {
     expect_failure("train --data idx:/nonexistent/fm", "/nonexistent/fm/train-images-idx3-ubyte");
-    expect_failure("train --data mnist", "--data mnist: expected fashion-mnist or idx:DIR");
+    expect_failure("train --data mnist", "--data mnist: expected fashion-mnist, idx:DIR, png:DIR or csv:DIR");
 }
 
 static void write_idx(const char *path, const unsigned char *header, size_t hlen, size_t body)
@@ -220,4 +220,44 @@ Test(cli, small_training_run_writes_summary_and_checkpoint)
     cr_assert(strstr(meta, "\"name\": \"l2\"") && strstr(meta, "\"version\": \"1.0.0\"") &&
                   strstr(meta, "\"abi\": \"1.1\"") && strstr(meta, "\"lambda\": 0.0001"),
               "checkpoint metadata lacks the plugin identity: %s", meta);
+}
+
+Test(cli, exported_fashion_mnist_png_folders_train_end_to_end)
+{
+    char args[512], path[512];
+    snprintf(args, sizeof args, "dataset export fashion-mnist --png %s/fm --limit 300", tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, "wrote 300 training and 300 test images") != NULL, "%s", out);
+    /* the first training image of Fashion-MNIST is an ankle boot (label 9) */
+    snprintf(path, sizeof path, "%s/fm/train/09_ankle_boot/00000.png", tmpdir);
+    cr_assert_eq(access(path, R_OK), 0, "missing %s", path);
+    snprintf(args, sizeof args,
+             "train --data png:%s/fm --model mlp:32 --epochs 1 --threads 2 --quiet", tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, "(300 images)") != NULL, "%s", out);
+    snprintf(args, sizeof args, "dataset export fashion-mnist --png %s/fm --limit 300", tmpdir);
+    cr_assert_eq(run(args), 1);
+    cr_assert(strstr(err, "exists and is not empty") != NULL, "%s", err);
+}
+
+Test(cli, csv_folder_trains_and_bad_rows_name_row_and_column)
+{
+    char path[256], args[512];
+    for (int part = 0; part < 2; part++) {
+        snprintf(path, sizeof path, "%s/%s.csv", tmpdir, part ? "test" : "train");
+        FILE *f = fopen(path, "w");
+        cr_assert_not_null(f);
+        fprintf(f, "label,p0,p1,p2,p3\n");
+        for (int i = 0; i < 40; i++)
+            fprintf(f, "%d,%d,%d,%d,%d\n", i % 2, (i % 2) * 200, 10, 255 - (i % 2) * 200, 7);
+        fclose(f);
+    }
+    snprintf(args, sizeof args, "train --data csv:%s --model mlp:4 --epochs 3 --quiet", tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, "(40 images)") != NULL, "%s", out);
+    snprintf(path, sizeof path, "%s/train.csv", tmpdir);
+    FILE *f = fopen(path, "a");
+    fprintf(f, "1,2,x,4,5\n");
+    fclose(f);
+    expect_failure(args, "row 42, column 3");
 }
