@@ -642,6 +642,25 @@ static rg_status enc_file(png_enc *e, const char *final_path)
     return st;
 }
 
+rg_status rg_png_write(const char *path, const uint8_t *planes, int64_t c, int64_t h, int64_t w)
+{
+    if ((c != 1 && c != 3) || h < 1 || w < 1)
+        return rg_error_set(RG_ERR_INVALID, "%s: cannot write a %lldx%lldx%lld image as PNG",
+                            path, (long long)c, (long long)h, (long long)w);
+    png_enc e;
+    memset(&e, 0, sizeof e);
+    e.planes = planes;
+    e.c = c;
+    e.h = h;
+    e.w = w;
+    e.row = malloc((size_t)(w * c));
+    if (!e.row)
+        return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
+    rg_status st = enc_file(&e, path);
+    free(e.row);
+    return st;
+}
+
 static int decimal_digits(int64_t v)
 {
     int d = 1;

@@ -54,4 +54,8 @@ rg_status rg_dataset_open_png_dir(const char *dir, const rg_png_options *opt, rg
 rg_status rg_dataset_export_png(const rg_dataset *ds, const char *dir,
                                 const char *const *class_names_or_null);
 
+/* Writes one 8-bit image given as c planes of h x w (c = 1 gray, 3 RGB) to
+ * path, through path.tmp and a rename. */
+rg_status rg_png_write(const char *path, const uint8_t *planes, int64_t c, int64_t h, int64_t w);
+
 #endif

@@ -18,6 +18,8 @@ static const char usage[] =
     "  plugins    list every plugin found, with its parameter schema\n"
     "  plugin check PATH.so\n"
     "             run the conformance checks on a plugin\n"
+    "  augment --aug SPEC --preview FILE.png\n"
+    "             draw a grid of augmented training images\n"
     "  dataset export SRC --png DIR\n"
     "             write a dataset as folders of PNG images\n"
     "\n"
@@ -82,5 +84,7 @@ int main(int argc, char **argv)
         return rg_cmd_plugin(argc - 1, argv + 1);
     if (!strcmp(cmd, "dataset"))
         return rg_cmd_dataset(argc - 1, argv + 1);
+    if (!strcmp(cmd, "augment"))
+        return rg_cmd_augment(argc - 1, argv + 1);
     return rg_cli_fail(2, "unknown command '%s' (see regula --help)", cmd);
 }

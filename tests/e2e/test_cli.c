@@ -1,6 +1,7 @@
 /* The regula command as a user meets it: every bad input gets one clear
  * line on stderr and a non-zero exit, never a crash. */
 #include <criterion/criterion.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,4 +261,30 @@ Test(cli, csv_folder_trains_and_bad_rows_name_row_and_column)
     fprintf(f, "1,2,x,4,5\n");
     fclose(f);
     expect_failure(args, "row 42, column 3");
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+Test(cli, augment_preview_writes_a_png_grid_of_the_expected_size)
+{
+    char args[512], path[256];
+    snprintf(path, sizeof path, "%s/grid.png", tmpdir);
+    snprintf(args, sizeof args,
+             "augment --aug " REGULA_TEST_FIXTURES "/../check-fixtures/hflip.so --images 3 "
+             "--draws 4 --zoom 2 --preview %s",
+             path);
+    cr_assert_eq(run(args), 0, "%s", err);
+    unsigned char head[24];
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    cr_assert_eq(fread(head, 1, sizeof head, f), sizeof head);
+    fclose(f);
+    cr_assert_eq(memcmp(head, "\x89PNG\r\n\x1a\n", 8), 0);
+    /* 5 columns and 3 rows of 28x28 cells at zoom 2, 2-pixel gaps */
+    cr_assert_eq(be32(head + 16), 2 + 5 * (56 + 2));
+    cr_assert_eq(be32(head + 20), 2 + 3 * (56 + 2));
+    expect_failure("augment --aug l2 --preview x.png", "plugin l2 is a regularizer, not a augmenter");
 }
