@@ -22,6 +22,7 @@ enum {
     RG_SITE_SHUFFLE = 2,
     RG_SITE_SPLIT = 3,
     RG_SITE_AUGMENT = 100,   /* + augmenter index */
+    RG_SITE_AUGMENT_PICK = 500, /* + first index of a one-of group */
     RG_SITE_ACTIVATION = 1000 /* + hook site index */
 };
 

@@ -52,7 +52,10 @@ static const char train_usage[] =
     "                      layers=GLOB|GLOB (layer names, e.g. dense*),\n"
     "                      tensors=weights|biases|all (default weights),\n"
     "                      after=GLOB (activation sites, default every hidden ReLU)\n"
-    "  --aug SPEC          augmenter plugin, repeatable, same syntax\n"
+    "  --aug SPEC          augmenter plugin, repeatable, same syntax; applied in order\n"
+    "  --aug-oneof \"SPEC;SPEC;...\"\n"
+    "                      a group of augmenters of which each sample gets one, chosen\n"
+    "                      uniformly (OneOf); takes its place in the --aug order\n"
     "  --summary FILE      write a JSON summary (metrics, history, plugin identities)\n"
     "  --save FILE         write a checkpoint (weights + plugin identities)\n"
     "  --quiet             no per-batch progress\n"
@@ -68,6 +71,8 @@ typedef struct train_opts {
     int lr_given, quiet;
     rg_train_config cfg;
     const char *reg_specs[RG_TRAIN_MAX_PLUGINS], *aug_specs[RG_TRAIN_MAX_PLUGINS];
+    int aug_group[RG_TRAIN_MAX_PLUGINS], groups;
+    char oneof_buf[RG_TRAIN_MAX_PLUGINS][512];
 } train_opts;
 
 static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
@@ -98,7 +103,7 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
         static const char *const valued[] = {
             "--data", "--model", "--epochs", "--batch", "--optimizer", "--lr", "--momentum",
             "--seed", "--threads", "--val", "--train-limit", "--reg", "--aug", "--summary",
-            "--save", "--lr-schedule", NULL};
+            "--save", "--lr-schedule", "--aug-oneof", NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -152,13 +157,36 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
             else
                 st = rg_error_set(RG_ERR_INVALID, "--lr-schedule %s: expected constant or "
                                   "cosine", v);
+        } else if (!strcmp(a, "--aug-oneof")) {
+            /* "SPEC;SPEC;...": each sample gets one of them */
+            int g = ++o->groups, members = 0;
+            char *buf = o->oneof_buf[g % RG_TRAIN_MAX_PLUGINS];
+            snprintf(buf, 512, "%s", v);
+            char *save = NULL;
+            for (char *tok = strtok_r(buf, ";", &save); tok && st == RG_OK;
+                 tok = strtok_r(NULL, ";", &save)) {
+                if (c->num_augs >= RG_TRAIN_MAX_PLUGINS)
+                    st = rg_error_set(RG_ERR_INVALID, "--aug-oneof: at most %d augmenters",
+                                      RG_TRAIN_MAX_PLUGINS);
+                else {
+                    o->aug_group[c->num_augs] = g;
+                    o->aug_specs[c->num_augs++] = tok;
+                    members++;
+                }
+            }
+            if (st == RG_OK && members < 2)
+                st = rg_error_set(RG_ERR_INVALID, "--aug-oneof %s: expected two or more specs "
+                                  "separated by ';'", v);
         } else if (!strcmp(a, "--reg") || !strcmp(a, "--aug")) {
             int *count = a[2] == 'r' ? &c->num_regs : &c->num_augs;
             const char **specs = a[2] == 'r' ? o->reg_specs : o->aug_specs;
             if (*count >= RG_TRAIN_MAX_PLUGINS)
                 st = rg_error_set(RG_ERR_INVALID, "%s: at most %d", a, RG_TRAIN_MAX_PLUGINS);
-            else
+            else {
+                if (a[2] == 'a')
+                    o->aug_group[*count] = 0;
                 specs[(*count)++] = v;
+            }
         }
         if (st != RG_OK)
             return st;
@@ -376,8 +404,10 @@ int rg_cmd_train(int argc, char **argv)
             o.cfg.num_regs++;
     for (int i = 0; st == RG_OK && i < naug; i++)
         if ((st = rg_plugin_instance_create(o.aug_specs[i], RG_PLUGIN_AUGMENTER, NULL,
-                                            &o.cfg.augs[i])) == RG_OK)
+                                            &o.cfg.augs[i])) == RG_OK) {
+            o.cfg.aug_group[i] = o.aug_group[i];
             o.cfg.num_augs++;
+        }
     if (st == RG_OK)
         st = rg_cli_open_data(o.data, &o.data_opt, &train, &test, dir, sizeof dir);
     if (st == RG_OK)
@@ -414,8 +444,9 @@ int rg_cmd_train(int argc, char **argv)
                    : o.cfg.regs[i]->plugin->reg.targets ? "the training targets"
                                                         : "nothing");
         for (int i = 0; i < o.cfg.num_augs; i++)
-            printf("  aug %s %s (%s)\n", o.cfg.augs[i]->plugin->desc.name,
-                   o.cfg.augs[i]->plugin->desc.version, o.cfg.augs[i]->spec);
+            printf("  aug %s %s (%s)%s\n", o.cfg.augs[i]->plugin->desc.name,
+                   o.cfg.augs[i]->plugin->desc.version, o.cfg.augs[i]->spec,
+                   o.cfg.aug_group[i] ? " [one of group]" : "");
         fflush(stdout);
     }
     for (int64_t e = 0; st == RG_OK && e < o.cfg.epochs; e++) {

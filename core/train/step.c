@@ -228,20 +228,63 @@ static rg_status adjust_targets(rg_trainer *t, int64_t n)
     return RG_OK;
 }
 
-rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets)
+static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, float *x,
+                           float *targets)
 {
     const rg_dataset *ds = t->data;
-    for (int k = 0; k < t->cfg.num_augs; k++) {
-        rg_plugin_instance *pi = t->cfg.augs[k];
-        rg_batch_view b = {sizeof b, 0, n, ds->c, ds->h, ds->w, x, targets,
-                           t->model->num_classes};
-        rg_rng_stream rng;
-        rg_rng_stream_init(&rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)step,
-                           RG_SITE_AUGMENT + (uint64_t)k);
-        rg_error_clear();
-        rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
+    rg_plugin_instance *pi = t->cfg.augs[k];
+    rg_batch_view b = {sizeof b, 0, n, ds->c, ds->h, ds->w, x, targets, t->model->num_classes};
+    rg_rng_stream rng;
+    rg_rng_stream_init(&rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)step,
+                       RG_SITE_AUGMENT + (uint64_t)k);
+    rg_error_clear();
+    rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
+    return st == RG_OK ? RG_OK : plugin_failed(pi, "apply", st);
+}
+
+/* One-of group [k, k + m): each sample gets one member, drawn from its own
+ * stream position; the samples of each member are gathered into a
+ * contiguous sub-batch, augmented together and scattered back. */
+static rg_status apply_one_of(const rg_trainer *t, int k, int m, int64_t n, int64_t step,
+                              float *x, float *targets)
+{
+    int64_t f = t->in_features, kc = t->model->num_classes;
+    rg_rng_stream pick;
+    rg_rng_stream_init(&pick, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)step,
+                       RG_SITE_AUGMENT_PICK + (uint64_t)k);
+    for (int j = 0; j < m; j++) {
+        int64_t cnt = 0;
+        for (int64_t r = 0; r < n; r++)
+            if ((int)rg_rng_below(&pick, (uint64_t)r, (uint32_t)m) == j)
+                t->aug_rows[cnt++] = r;
+        if (cnt == 0)
+            continue;
+        for (int64_t q = 0; q < cnt; q++) {
+            memcpy(t->aug_x + q * f, x + t->aug_rows[q] * f, (size_t)f * sizeof(float));
+            memcpy(t->aug_t + q * kc, targets + t->aug_rows[q] * kc, (size_t)kc * sizeof(float));
+        }
+        rg_status st = apply_one(t, k + j, cnt, step, t->aug_x, t->aug_t);
         if (st != RG_OK)
-            return plugin_failed(pi, "apply", st);
+            return st;
+        for (int64_t q = 0; q < cnt; q++) {
+            memcpy(x + t->aug_rows[q] * f, t->aug_x + q * f, (size_t)f * sizeof(float));
+            memcpy(targets + t->aug_rows[q] * kc, t->aug_t + q * kc, (size_t)kc * sizeof(float));
+        }
+    }
+    return RG_OK;
+}
+
+rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets)
+{
+    for (int k = 0; k < t->cfg.num_augs;) {
+        int g = t->cfg.aug_group[k], m = 1;
+        while (g && k + m < t->cfg.num_augs && t->cfg.aug_group[k + m] == g)
+            m++;
+        rg_status st = g ? apply_one_of(t, k, m, n, step, x, targets)
+                         : apply_one(t, k, n, step, x, targets);
+        if (st != RG_OK)
+            return st;
+        k += m;
     }
     return RG_OK;
 }

@@ -172,6 +172,11 @@ static rg_status alloc_buffers(rg_trainer *t)
     t->row_loss = rg_alloc_floats((size_t)b);
     t->correct = rg_alloc((size_t)b);
     t->pipe = rg_pipeline_create();
+    t->aug_x = rg_alloc_floats((size_t)(b * t->in_features));
+    t->aug_t = rg_alloc_floats((size_t)(b * m->num_classes));
+    t->aug_rows = rg_alloc((size_t)b * sizeof(int64_t));
+    if (!t->aug_x || !t->aug_t || !t->aug_rows)
+        return rg_error_set(RG_ERR_NOMEM, "cannot allocate augmentation buffers");
     if (!t->slot_x[0] || !t->slot_t[0] || !t->slot_x[1] || !t->slot_t[1] || !t->row_loss ||
         !t->correct || !t->slot_labels[0] || !t->slot_labels[1] || !t->pipe)
         return rg_error_set(RG_ERR_NOMEM, "cannot allocate batch buffers");
@@ -251,6 +256,9 @@ void rg_trainer_destroy(rg_trainer *t)
         rg_free(t->slot_labels[s]);
     }
     rg_pipeline_destroy(t->pipe);
+    rg_free(t->aug_x);
+    rg_free(t->aug_t);
+    rg_free(t->aug_rows);
     rg_free(t->row_loss);
     rg_free(t->correct);
     free(t->train_idx);

@@ -50,6 +50,9 @@ typedef struct rg_train_config {
     int num_regs, num_augs;
     rg_plugin_instance *regs[RG_TRAIN_MAX_PLUGINS];
     rg_plugin_instance *augs[RG_TRAIN_MAX_PLUGINS];
+    /* 0: augs[k] applies to every sample; g > 0: consecutive augmenters with
+     * the same g form a one-of group, each sample gets one of them. */
+    int aug_group[RG_TRAIN_MAX_PLUGINS];
     void (*on_batch)(void *user, const rg_progress *p);
     void (*on_epoch)(void *user, const rg_epoch_stats *s);
     void *user;

@@ -54,6 +54,8 @@ struct rg_trainer {
     float *row_loss;
     uint8_t *correct;
     struct rg_pipeline *pipe;
+    float *aug_x, *aug_t;     /* one-of groups: gathered sub-batch */
+    int64_t *aug_rows;
 };
 
 /* step.c */

@@ -288,3 +288,16 @@ Test(cli, augment_preview_writes_a_png_grid_of_the_expected_size)
     cr_assert_eq(be32(head + 20), 2 + 3 * (56 + 2));
     expect_failure("augment --aug l2 --preview x.png", "plugin l2 is a regularizer, not a augmenter");
 }
+
+Test(cli, aug_oneof_group_trains_and_needs_two_members)
+{
+    char args[1024];
+    snprintf(args, sizeof args,
+             "train --model mlp:16 --epochs 1 --train-limit 500 --quiet --aug-oneof \""
+             REGULA_TEST_FIXTURES "/../check-fixtures/hflip.so;" REGULA_TEST_FIXTURES
+             "/../check-fixtures/hflip.so:p=1\"");
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, "[one of group]") != NULL, "%s", out);
+    expect_failure("train --aug-oneof " REGULA_TEST_FIXTURES "/../check-fixtures/hflip.so",
+                   "expected two or more specs separated by ';'");
+}
