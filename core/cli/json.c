@@ -8,6 +8,7 @@ void rg_json_init(rg_json *j, FILE *f)
     j->depth = 0;
     j->first[0] = 1;
     j->after_key = 0;
+    j->compact = 0;
 }
 
 static void sep(rg_json *j)
@@ -17,8 +18,8 @@ static void sep(rg_json *j)
         return;
     }
     if (!j->first[j->depth])
-        fputc(',', j->f);
-    if (j->depth > 0)
+        fputs(j->compact ? ", " : ",", j->f);
+    if (j->depth > 0 && !j->compact)
         fprintf(j->f, "\n%*s", 2 * j->depth, "");
     j->first[j->depth] = 0;
 }
@@ -36,7 +37,7 @@ static void close_(rg_json *j, char c)
 {
     int empty = j->first[j->depth];
     j->depth--;
-    if (!empty)
+    if (!empty && !j->compact)
         fprintf(j->f, "\n%*s", 2 * j->depth, "");
     fputc(c, j->f);
     if (j->depth == 0)

@@ -10,6 +10,7 @@ typedef struct rg_json {
     int depth;
     int first[32];
     int after_key;
+    int compact;      /* one line (JSON Lines), no indentation */
 } rg_json;
 
 void rg_json_init(rg_json *j, FILE *f);

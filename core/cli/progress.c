@@ -59,3 +59,32 @@ void rg_progress_epoch(void *user, const rg_epoch_stats *s)
     printf("  %.2f s\n", s->seconds);
     fflush(stdout);
 }
+
+void rg_cli_diagnose(const rg_epoch_stats *h, int64_t n)
+{
+    if (n < 3 || isnan(h[n - 1].val_loss))
+        return;
+    const rg_epoch_stats *c = &h[n - 1], *p2 = &h[n - 3];
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (h[i].val_loss < h[best].val_loss)
+            best = i;
+    /* overfitting: validation loss climbs away from its best while the
+     * training loss still falls */
+    if (best <= n - 3 && c->val_loss > 1.05 * h[best].val_loss &&
+        c->train_loss < h[best].train_loss) {
+        printf("  note: overfitting? validation loss %.4f is %.0f%% above its best (epoch %lld) "
+               "while the training loss keeps falling\n",
+               c->val_loss, 100.0 * (c->val_loss / h[best].val_loss - 1.0),
+               (long long)h[best].epoch);
+        return;
+    }
+    /* underfitting: both losses flat for two epochs and close to each other */
+    double train_gain = (p2->train_loss - c->train_loss) / p2->train_loss;
+    double val_gain = (p2->val_loss - c->val_loss) / p2->val_loss;
+    if (train_gain < 0.01 && val_gain < 0.01 && c->val_loss < 1.1 * c->train_loss)
+        printf("  note: underfitting? training and validation loss have both stopped falling at "
+               "a similar level (%.4f, %.4f): more capacity, a higher learning rate or a "
+               "weaker regularizer may help\n",
+               c->train_loss, c->val_loss);
+}

@@ -15,5 +15,7 @@ typedef struct rg_progress_printer {
 void rg_progress_init(rg_progress_printer *pp, int quiet);
 void rg_progress_batch(void *user, const rg_progress *p);
 void rg_progress_epoch(void *user, const rg_epoch_stats *s);
+/* After an epoch line: says when the curves look like over- or underfitting. */
+void rg_cli_diagnose(const rg_epoch_stats *history, int64_t epochs);
 
 #endif

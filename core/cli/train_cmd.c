@@ -1,4 +1,5 @@
 /* regula train: flags -> data, plugins, model, trainer -> report. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "data.h"
 #include "json.h"
 #include "progress.h"
+#include "train_resume.h"
 #include "regula/regula.h"
 
 
@@ -39,8 +41,22 @@ static const char train_usage[] =
     "  --lr X              learning rate (default 0.05 for sgd, 0.001 for adam)\n"
     "  --momentum M        SGD momentum (default 0.9)\n"
     "  --nesterov          Nesterov momentum for SGD\n"
-    "  --lr-schedule S     constant (default) or cosine: lr/2*(1+cos(pi*step/steps)),\n"
-    "                      PyTorch's CosineAnnealingLR stepped per batch\n"
+    "  --lr-schedule S     learning-rate schedule, as torch.optim.lr_scheduler:\n"
+    "                      constant (default); cosine: lr/2*(1+cos(pi*step/steps)) per\n"
+    "                      batch (CosineAnnealingLR); step: lr*gamma^floor(epoch/STEP)\n"
+    "                      (StepLR); multistep: lr*gamma^(milestones passed)\n"
+    "                      (MultiStepLR); exponential: lr*gamma^epoch (ExponentialLR);\n"
+    "                      plateau: lr*gamma when the validation loss has not improved\n"
+    "                      for PATIENCE epochs (ReduceLROnPlateau)\n"
+    "  --lr-gamma G        schedule factor (default 0.1)\n"
+    "  --lr-step N         step: epochs between reductions (default 10)\n"
+    "  --lr-milestones E1,E2,...  multistep: the epochs where lr drops\n"
+    "  --lr-patience N     plateau: epochs without improvement (default 5)\n"
+    "  --min-lr X          plateau: lower bound of the rate (default 0)\n"
+    "  --warmup-epochs N   linear warmup of the rate over the first N epochs' steps\n"
+    "  --early-stop M      stop when M (val_loss or val_accuracy) has not improved for\n"
+    "                      --patience epochs (default 5) by --min-delta (default 0);\n"
+    "                      the best epoch's weights are restored at the end\n"
     "  --seed S            seeds init, split, shuffling and plugin randomness (default 1)\n"
     "  --threads T         threads for OpenBLAS and OpenMP alike (default $REGULA_THREADS,\n"
     "                      else all cores); same seed and T give bit-identical results\n"
@@ -57,7 +73,15 @@ static const char train_usage[] =
     "                      a group of augmenters of which each sample gets one, chosen\n"
     "                      uniformly (OneOf); takes its place in the --aug order\n"
     "  --summary FILE      write a JSON summary (metrics, history, plugin identities)\n"
-    "  --save FILE         write a checkpoint (weights + plugin identities)\n"
+    "  --metrics FILE      append one JSON line per epoch: losses, accuracies, learning\n"
+    "                      rate, each regularizer's penalty, seconds (regula plot reads it)\n"
+    "  --save FILE         write a checkpoint after every epoch and at the end: weights,\n"
+    "                      optimizer state, counters, schedule and plugin identities\n"
+    "  --resume FILE       continue the run saved in FILE exactly where it stopped (same\n"
+    "                      result, bit for bit, as an uninterrupted run); may be combined\n"
+    "                      with --epochs, --stop-after, --save, --summary, --metrics\n"
+    "  --stop-after N      stop this invocation after N epochs (checkpoint with --save and\n"
+    "                      continue later with --resume), e.g. for time-limited jobs\n"
     "  --quiet             no per-batch progress\n"
     "  -h, --help          this text\n"
     "\n"
@@ -65,7 +89,10 @@ static const char train_usage[] =
     "           --reg l2:lambda=5e-4 --summary run.json\n";
 
 typedef struct train_opts {
-    const char *data, *model, *summary, *save;
+    const char *data, *model, *summary, *save, *metrics;
+    int64_t stop_after;
+    int argc;
+    char **argv;
     rg_data_options data_opt;
     int64_t threads;
     int lr_given, quiet;
@@ -98,12 +125,18 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
             o->data_opt.center_crop = 1;
             continue;
         }
+        if (!strcmp(a, "--resume") && i + 1 < argc) {
+            i++;
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0)
             return rg_error_set(RG_ERR_INVALID, "train: unexpected argument '%s'", a);
         static const char *const valued[] = {
             "--data", "--model", "--epochs", "--batch", "--optimizer", "--lr", "--momentum",
             "--seed", "--threads", "--val", "--train-limit", "--reg", "--aug", "--summary",
-            "--save", "--lr-schedule", "--aug-oneof", NULL};
+            "--save", "--lr-schedule", "--aug-oneof", "--lr-gamma", "--lr-step",
+            "--lr-patience", "--min-lr", "--warmup-epochs", "--lr-milestones", "--early-stop",
+            "--patience", "--min-delta", "--metrics", "--stop-after", NULL};
         int known = 0;
         for (int k = 0; valued[k]; k++)
             known |= !strcmp(a, valued[k]);
@@ -124,6 +157,10 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
             o->summary = v;
         else if (!strcmp(a, "--save"))
             o->save = v;
+        else if (!strcmp(a, "--metrics"))
+            o->metrics = v;
+        else if (!strcmp(a, "--stop-after"))
+            st = rg_arg_int(a, v, 1, 100000, &o->stop_after);
         else if (!strcmp(a, "--epochs"))
             st = rg_arg_int(a, v, 0, 100000, &c->epochs);
         else if (!strcmp(a, "--batch"))
@@ -150,13 +187,50 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
             else
                 st = rg_error_set(RG_ERR_INVALID, "--optimizer %s: expected sgd or adam", v);
         } else if (!strcmp(a, "--lr-schedule")) {
-            if (!strcmp(v, "constant"))
-                c->schedule = RG_LR_CONSTANT;
-            else if (!strcmp(v, "cosine"))
-                c->schedule = RG_LR_COSINE;
+            int found = 0;
+            for (int k = RG_LR_CONSTANT; k <= RG_LR_PLATEAU; k++)
+                if (!strcmp(v, rg_lr_schedule_name((rg_lr_schedule)k))) {
+                    c->lr.kind = (rg_lr_schedule)k;
+                    found = 1;
+                }
+            if (!found)
+                st = rg_error_set(RG_ERR_INVALID, "--lr-schedule %s: expected constant, cosine, "
+                                  "step, multistep, exponential or plateau", v);
+        } else if (!strcmp(a, "--lr-gamma")) {
+            st = rg_arg_double(a, v, 1e-9, 1.0, &c->lr.gamma);
+        } else if (!strcmp(a, "--lr-step")) {
+            st = rg_arg_int(a, v, 1, 100000, &c->lr.step_size);
+        } else if (!strcmp(a, "--lr-patience")) {
+            st = rg_arg_int(a, v, 0, 100000, &c->lr.patience);
+        } else if (!strcmp(a, "--min-lr")) {
+            st = rg_arg_double(a, v, 0.0, 100.0, &c->lr.min_lr);
+        } else if (!strcmp(a, "--warmup-epochs")) {
+            st = rg_arg_int(a, v, 0, 100000, &c->lr.warmup_epochs);
+        } else if (!strcmp(a, "--lr-milestones")) {
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", v);
+            c->lr.n_milestones = 0;
+            char *save = NULL;
+            for (char *tok = strtok_r(buf, ",", &save); tok && st == RG_OK;
+                 tok = strtok_r(NULL, ",", &save)) {
+                if (c->lr.n_milestones >= RG_LR_MAX_MILESTONES)
+                    st = rg_error_set(RG_ERR_INVALID, "--lr-milestones: at most %d",
+                                      RG_LR_MAX_MILESTONES);
+                else
+                    st = rg_arg_int(a, tok, 1, 100000, &c->lr.milestones[c->lr.n_milestones++]);
+            }
+        } else if (!strcmp(a, "--early-stop")) {
+            if (!strcmp(v, "val_loss"))
+                c->early_metric = RG_EARLY_VAL_LOSS;
+            else if (!strcmp(v, "val_accuracy"))
+                c->early_metric = RG_EARLY_VAL_ACCURACY;
             else
-                st = rg_error_set(RG_ERR_INVALID, "--lr-schedule %s: expected constant or "
-                                  "cosine", v);
+                st = rg_error_set(RG_ERR_INVALID, "--early-stop %s: expected val_loss or "
+                                  "val_accuracy", v);
+        } else if (!strcmp(a, "--patience")) {
+            st = rg_arg_int(a, v, 1, 100000, &c->patience);
+        } else if (!strcmp(a, "--min-delta")) {
+            st = rg_arg_double(a, v, 0.0, 1e9, &c->min_delta);
         } else if (!strcmp(a, "--aug-oneof")) {
             /* "SPEC;SPEC;...": each sample gets one of them */
             int g = ++o->groups, members = 0;
@@ -270,7 +344,7 @@ static rg_status write_summary(const char *path, const train_opts *o, const rg_m
     rg_json_key(&j, "momentum"); rg_json_number(&j, o->cfg.optim.momentum);
     rg_json_key(&j, "nesterov"); rg_json_bool(&j, o->cfg.optim.nesterov);
     rg_json_key(&j, "lr_schedule");
-    rg_json_string(&j, o->cfg.schedule == RG_LR_COSINE ? "cosine" : "constant");
+    rg_json_string(&j, rg_lr_schedule_name(o->cfg.lr.kind));
     rg_json_key(&j, "train_examples"); rg_json_int(&j, rg_trainer_train_count(t));
     rg_json_key(&j, "val_examples"); rg_json_int(&j, rg_trainer_val_count(t));
     rg_json_key(&j, "test_examples"); rg_json_int(&j, r->test.count);
@@ -324,7 +398,8 @@ static rg_status write_summary(const char *path, const train_opts *o, const rg_m
     return RG_OK;
 }
 
-static rg_status save_checkpoint(const char *path, const train_opts *o, const rg_model *m)
+static rg_status save_run(const char *path, const train_opts *o, const rg_run_record *rec,
+                          rg_model *m, rg_trainer *t)
 {
     char *meta = NULL;
     size_t len = 0;
@@ -335,11 +410,40 @@ static rg_status save_checkpoint(const char *path, const train_opts *o, const rg
     rg_json_init(&j, mf);
     rg_json_begin_object(&j);
     write_identity(&j, o, m);
+    rg_json_key(&j, "epochs_done"); rg_json_int(&j, rec->epochs_done);
     rg_json_end_object(&j);
     fclose(mf);
-    rg_status st = rg_checkpoint_save(path, m, meta);
+    rg_status st = rg_cli_run_save(path, meta, rec, m, t);
     free(meta);
     return st;
+}
+
+static rg_status write_metrics(FILE *f, const char *path, const train_opts *o,
+                               const rg_trainer *t, const rg_epoch_stats *s)
+{
+    rg_json j;
+    rg_json_init(&j, f);
+    j.compact = 1;
+    rg_json_begin_object(&j);
+    rg_json_key(&j, "epoch"); rg_json_int(&j, s->epoch);
+    rg_json_key(&j, "train_loss"); rg_json_number(&j, s->train_loss);
+    rg_json_key(&j, "train_accuracy"); rg_json_number(&j, s->train_accuracy);
+    rg_json_key(&j, "penalty"); rg_json_number(&j, s->train_penalty);
+    rg_json_key(&j, "val_loss"); rg_json_number(&j, s->val_loss);
+    rg_json_key(&j, "val_accuracy"); rg_json_number(&j, s->val_accuracy);
+    rg_json_key(&j, "lr"); rg_json_number(&j, rg_trainer_lr(t));
+    rg_json_key(&j, "seconds"); rg_json_number(&j, s->seconds);
+    rg_json_key(&j, "penalties");
+    rg_json_begin_object(&j);
+    for (int k = 0; k < o->cfg.num_regs; k++) {
+        rg_json_key(&j, o->cfg.regs[k]->plugin->desc.name);
+        rg_json_number(&j, rg_trainer_penalty(t, k));
+    }
+    rg_json_end_object(&j);
+    rg_json_end_object(&j);
+    if (fflush(f) != 0 || ferror(f))
+        return rg_error_set(RG_ERR_IO, "--metrics %s: write error", path);
+    return RG_OK;
 }
 
 static void cleanup(train_opts *o, rg_dataset *train, rg_dataset *test, rg_model *m,
@@ -378,8 +482,30 @@ int rg_cmd_train(int argc, char **argv)
     train_opts o;
     memset(&o, 0, sizeof o);
     int help = 0;
-    if (parse_opts(argc, argv, &o, &help) != RG_OK)
+    /* --resume FILE: the stored arguments of the run, then the new ones */
+    const char *resume = NULL;
+    rg_checkpoint *ckpt = NULL;
+    char **merged = NULL;
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--resume"))
+            resume = argv[i + 1];
+    if (resume) {
+        int margc = 0;
+        if (rg_cli_resume_args(resume, argc, argv, &ckpt, &margc, &merged) != RG_OK) {
+            rg_checkpoint_free(ckpt);
+            return rg_cli_fail(2, "%s", rg_error_message());
+        }
+        argc = margc;
+        argv = merged;
+    }
+    o.argc = argc - 1;
+    o.argv = argv + 1;
+    rg_plugin_instance *all_plugins[2 * RG_TRAIN_MAX_PLUGINS];
+    if (parse_opts(argc, argv, &o, &help) != RG_OK) {
+        rg_checkpoint_free(ckpt);
+        free(merged);
         return rg_cli_fail(2, "%s", rg_error_message());
+    }
     if (help) {
         fputs(train_usage, stdout);
         return 0;
@@ -424,6 +550,15 @@ int rg_cmd_train(int argc, char **argv)
         rg_model_init_params(model, o.cfg.seed);
         st = rg_trainer_create(model, train, &o.cfg, &t);
     }
+    if (st == RG_OK && ckpt) {
+        char buf[32];
+        long long done = 0;
+        if (rg_checkpoint_config_get(ckpt, "state.epoch", buf, sizeof buf))
+            done = atoll(buf);
+        if (done > o.cfg.epochs)
+            st = rg_error_set(RG_ERR_INVALID, "--resume %s: the run has %lld epochs already; "
+                              "--epochs must be at least that", resume, done);
+    }
     if (st == RG_OK) {
         r.history = calloc((size_t)o.cfg.epochs + 1, sizeof *r.history);
         if (!r.history)
@@ -431,12 +566,14 @@ int rg_cmd_train(int argc, char **argv)
     }
     if (st == RG_OK) {
         printf("regula %s: %s on %s (%lld train, %lld val, %lld test), %lld parameters, "
-               "%s lr %g%s, batch %lld, %d threads (OpenBLAS %s)\n",
+               "%s lr %g%s%s, batch %lld, %d threads (OpenBLAS %s)\n",
                rg_version(), spec.text, dir, (long long)rg_trainer_train_count(t),
                (long long)rg_trainer_val_count(t), (long long)test->n,
                (long long)rg_model_param_count(model),
                o.cfg.optim.kind == RG_OPTIM_ADAM ? "adam" : "sgd", o.cfg.optim.lr,
-               o.cfg.schedule == RG_LR_COSINE ? " cosine" : "", (long long)o.cfg.batch, rg_threads_count(), rg_threads_blas_kind());
+               o.cfg.lr.kind != RG_LR_CONSTANT ? " " : "",
+               o.cfg.lr.kind != RG_LR_CONSTANT ? rg_lr_schedule_name(o.cfg.lr.kind) : "",
+               (long long)o.cfg.batch, rg_threads_count(), rg_threads_blas_kind());
         for (int i = 0; i < o.cfg.num_regs; i++)
             printf("  reg %s %s (%s) on %s\n", o.cfg.regs[i]->plugin->desc.name,
                    o.cfg.regs[i]->plugin->desc.version, o.cfg.regs[i]->spec,
@@ -449,13 +586,64 @@ int rg_cmd_train(int argc, char **argv)
                    o.cfg.aug_group[i] ? " [one of group]" : "");
         fflush(stdout);
     }
-    for (int64_t e = 0; st == RG_OK && e < o.cfg.epochs; e++) {
+    rg_run_record rec = {o.argc, o.argv, all_plugins, 0, r.history, 0};
+    for (int i = 0; i < o.cfg.num_regs; i++)
+        all_plugins[rec.num_plugins++] = o.cfg.regs[i];
+    for (int i = 0; i < o.cfg.num_augs; i++)
+        all_plugins[rec.num_plugins++] = o.cfg.augs[i];
+    if (st == RG_OK && ckpt) {
+        st = rg_cli_run_restore(ckpt, resume, &rec, model, t, r.history, &r.epochs_done);
+        if (st == RG_OK)
+            printf("resumed %s after epoch %lld\n", resume, (long long)r.epochs_done);
+    }
+    FILE *metrics = NULL;
+    if (st == RG_OK && o.metrics && !(metrics = fopen(o.metrics, ckpt ? "a" : "w")))
+        st = rg_error_set(RG_ERR_IO, "--metrics %s: cannot write: %s", o.metrics,
+                          strerror(errno));
+    int stopped = 0, complete = 0, ran = 0;
+    while (st == RG_OK && !complete) {
+        if (r.epochs_done >= o.cfg.epochs) {
+            complete = 1;
+            break;
+        }
+        if (o.stop_after && ran >= o.stop_after)
+            break;
         rg_epoch_stats s;
         st = rg_trainer_run_epoch(t, &s);
         if (st == RG_OK) {
             r.epochs_done++;
             r.seconds_sum += s.seconds;
+            ran++;
+            rg_cli_diagnose(r.history, r.epochs_done);
+            st = rg_trainer_end_epoch(t, &s, &stopped);
         }
+        if (st == RG_OK && metrics)
+            st = write_metrics(metrics, o.metrics, &o, t, &s);
+        rec.epochs_done = r.epochs_done;
+        if (st == RG_OK && o.save)
+            st = save_run(o.save, &o, &rec, model, t);
+        if (stopped) {
+            printf("early stopping: %s has not improved for %lld epochs\n",
+                   o.cfg.early_metric == RG_EARLY_VAL_LOSS ? "val_loss" : "val_accuracy",
+                   (long long)o.cfg.patience);
+            complete = 1;
+        }
+    }
+    if (metrics)
+        fclose(metrics);
+    if (st == RG_OK && !complete) {
+        printf("stopped after %d epochs as asked (--stop-after); continue with --resume %s\n",
+               ran, o.save ? o.save : "FILE (add --save FILE to keep the state)");
+        cleanup(&o, train, test, model, t, &r);
+        rg_checkpoint_free(ckpt);
+        free(merged);
+        return 0;
+    }
+    if (st == RG_OK) {
+        int64_t best = rg_trainer_restore_best(t);
+        if (best)
+            printf("restored the weights of epoch %lld, the best on the validation split\n",
+                   (long long)best);
     }
     if (st == RG_OK)
         st = rg_trainer_evaluate_train(t, &r.train);
@@ -473,10 +661,12 @@ int rg_cmd_train(int argc, char **argv)
     if (st == RG_OK && o.summary)
         st = write_summary(o.summary, &o, model, t, &r);
     if (st == RG_OK && o.save)
-        st = save_checkpoint(o.save, &o, model);
+        st = save_run(o.save, &o, &rec, model, t);
     int code = 0;
     if (st != RG_OK)
         code = rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", rg_error_message());
     cleanup(&o, train, test, model, t, &r);
+    rg_checkpoint_free(ckpt);
+    free(merged);
     return code;
 }

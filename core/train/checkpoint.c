@@ -9,7 +9,7 @@
 
 #include "../error.h"
 
-#define MAGIC "RGCKPT01"
+#define MAGIC "RGCKPT02"
 
 typedef struct writer {
     FILE *f;
@@ -39,7 +39,8 @@ static void put_i64(writer *w, int64_t v)
     put_u32(w, (uint32_t)((uint64_t)v >> 32));
 }
 
-rg_status rg_checkpoint_save(const char *path, const rg_model *m, const char *meta_json)
+rg_status rg_checkpoint_write(const char *path, const char *meta, const char *config,
+                              const rg_ckpt_tensor *tensors, int count)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -47,18 +48,20 @@ rg_status rg_checkpoint_save(const char *path, const rg_model *m, const char *me
     if (!w.f)
         return rg_error_set(RG_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
     put(&w, MAGIC, 8);
-    put_u32(&w, (uint32_t)strlen(meta_json));
-    put(&w, meta_json, strlen(meta_json));
-    put_u32(&w, (uint32_t)(m->num_params + m->num_buffers));
-    for (int i = 0; i < m->num_params + m->num_buffers; i++) {
-        const rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
-        put_u32(&w, (uint32_t)strlen(p->name));
-        put(&w, p->name, strlen(p->name));
-        put_u32(&w, p->ndim);
-        for (uint32_t d = 0; d < p->ndim; d++)
-            put_i64(&w, p->shape[d]);
+    put_u32(&w, (uint32_t)strlen(meta));
+    put(&w, meta, strlen(meta));
+    put_u32(&w, (uint32_t)strlen(config));
+    put(&w, config, strlen(config));
+    put_u32(&w, (uint32_t)count);
+    for (int i = 0; i < count; i++) {
+        const rg_ckpt_tensor *t = &tensors[i];
+        put_u32(&w, (uint32_t)strlen(t->name));
+        put(&w, t->name, strlen(t->name));
+        put_u32(&w, t->ndim);
+        for (uint32_t d = 0; d < t->ndim; d++)
+            put_i64(&w, t->shape[d]);
         /* float32 as stored: this writer only targets little-endian hosts */
-        put(&w, p->value, (size_t)p->numel * sizeof(float));
+        put(&w, t->data, (size_t)t->numel * sizeof(float));
     }
     uLong crc = w.crc;
     put_u32(&w, (uint32_t)crc);
@@ -124,14 +127,25 @@ static rg_status read_all(const char *path, unsigned char **data, size_t *len)
     return RG_OK;
 }
 
-static rg_status parse(reader *r, rg_model *m, char **meta_out)
+static char *take_text(reader *r, uint32_t len)
+{
+    char *s = malloc((size_t)len + 1);
+    if (s) {
+        memcpy(s, r->p + r->pos, len);
+        s[len] = '\0';
+    }
+    r->pos += len;
+    return s;
+}
+
+static rg_status parse(reader *r, rg_checkpoint *c)
 {
     rg_status st;
     if ((st = need(r, 8, "magic")) != RG_OK)
         return st;
     if (memcmp(r->p, MAGIC, 8) != 0)
-        return rg_error_set(RG_ERR_FORMAT, "%s: byte 0: expected magic %s, not a regula checkpoint",
-                            r->path, MAGIC);
+        return rg_error_set(RG_ERR_FORMAT, "%s: byte 0: expected magic %s, not a regula checkpoint "
+                            "of this version", r->path, MAGIC);
     r->pos = 8;
     if (r->len < 12)
         return need(r, 12 - r->pos, "checksum");
@@ -144,59 +158,61 @@ static rg_status parse(reader *r, rg_model *m, char **meta_out)
                             "the file is corrupt or truncated",
                             r->path, stored, actual, r->len - 4);
     r->len -= 4;
-    if ((st = need(r, 4, "metadata length")) != RG_OK)
-        return st;
-    uint32_t meta_len = get_u32(r);
-    if ((st = need(r, meta_len, "metadata")) != RG_OK)
-        return st;
-    if (meta_out) {
-        *meta_out = malloc(meta_len + 1);
-        if (!*meta_out)
+    for (int part = 0; part < 2; part++) {
+        if ((st = need(r, 4, part ? "config length" : "metadata length")) != RG_OK)
+            return st;
+        uint32_t n = get_u32(r);
+        if ((st = need(r, n, part ? "config" : "metadata")) != RG_OK)
+            return st;
+        char *text = take_text(r, n);
+        if (!text)
             return rg_error_set(RG_ERR_NOMEM, "out of memory");
-        memcpy(*meta_out, r->p + r->pos, meta_len);
-        (*meta_out)[meta_len] = '\0';
+        if (part)
+            c->config = text;
+        else
+            c->meta = text;
     }
-    r->pos += meta_len;
-    if ((st = need(r, 4, "parameter count")) != RG_OK)
+    if ((st = need(r, 4, "tensor count")) != RG_OK)
         return st;
     uint32_t count = get_u32(r);
-    int total = m->num_params + m->num_buffers;
-    if (count != (uint32_t)total)
-        return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: holds %u tensors, the model has %d "
-                            "(different --model?)",
-                            r->path, r->pos - 4, count, total);
-    for (int i = 0; i < total; i++) {
-        rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
+    if (count > RG_CKPT_MAX_TENSORS)
+        return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: %u tensors, at most %d", r->path,
+                            r->pos - 4, count, RG_CKPT_MAX_TENSORS);
+    for (uint32_t i = 0; i < count; i++) {
+        rg_ckpt_tensor *t = &c->tensors[i];
         size_t at = r->pos;
         if ((st = need(r, 4, "name length")) != RG_OK)
             return st;
         uint32_t nl = get_u32(r);
+        if (nl == 0 || nl >= sizeof t->name)
+            return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: tensor name length %u", r->path, at,
+                                nl);
         if ((st = need(r, (size_t)nl + 4, "name")) != RG_OK)
             return st;
-        if (nl != strlen(p->name) || memcmp(r->p + r->pos, p->name, nl) != 0)
-            return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: expected tensor %s, found %.*s",
-                                r->path, at, p->name, (int)(nl < 64 ? nl : 64), r->p + r->pos);
+        memcpy(t->name, r->p + r->pos, nl);
+        t->name[nl] = '\0';
         r->pos += nl;
-        uint32_t ndim = get_u32(r);
-        if (ndim != p->ndim)
-            return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: %s has %u dims, model %u", r->path,
-                                r->pos - 4, p->name, ndim, p->ndim);
-        if ((st = need(r, 8 * (size_t)ndim, "shape")) != RG_OK)
+        t->ndim = get_u32(r);
+        if (t->ndim > 4)
+            return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: %s has %u dims", r->path, r->pos - 4,
+                                t->name, t->ndim);
+        if ((st = need(r, 8 * (size_t)t->ndim, "shape")) != RG_OK)
             return st;
-        for (uint32_t d = 0; d < ndim; d++) {
+        t->numel = 1;
+        for (uint32_t d = 0; d < t->ndim; d++) {
             uint64_t lo = get_u32(r), hi = get_u32(r);
-            int64_t v = (int64_t)(lo | hi << 32);
-            if (v != p->shape[d])
-                return rg_error_set(RG_ERR_FORMAT,
-                                    "%s: byte %zu: %s dim %u is %lld, the model has %lld",
-                                    r->path, r->pos - 8, p->name, d, (long long)v,
-                                    (long long)p->shape[d]);
+            t->shape[d] = (int64_t)(lo | hi << 32);
+            if (t->shape[d] < 0 || t->shape[d] > ((int64_t)1 << 34))
+                return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: %s dim %u is %lld", r->path,
+                                    r->pos - 8, t->name, d, (long long)t->shape[d]);
+            t->numel *= t->shape[d];
         }
-        size_t bytes = (size_t)p->numel * sizeof(float);
-        if ((st = need(r, bytes, p->name)) != RG_OK)
+        size_t bytes = (size_t)t->numel * sizeof(float);
+        if ((st = need(r, bytes, t->name)) != RG_OK)
             return st;
-        memcpy(p->value, r->p + r->pos, bytes);
+        t->data = r->p + r->pos;
         r->pos += bytes;
+        c->count++;
     }
     if (r->pos != r->len)
         return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: %zu unexpected bytes after the last "
@@ -204,21 +220,119 @@ static rg_status parse(reader *r, rg_model *m, char **meta_out)
     return RG_OK;
 }
 
+void rg_checkpoint_free(rg_checkpoint *c)
+{
+    if (!c)
+        return;
+    free(c->meta);
+    free(c->config);
+    free(c->image);
+    free(c);
+}
+
+rg_status rg_checkpoint_read(const char *path, rg_checkpoint **out)
+{
+    rg_checkpoint *c = calloc(1, sizeof *c);
+    if (!c)
+        return rg_error_set(RG_ERR_NOMEM, "out of memory");
+    size_t len = 0;
+    rg_status st = read_all(path, &c->image, &len);
+    if (st == RG_OK) {
+        reader r = {c->image, len, 0, path};
+        st = parse(&r, c);
+    }
+    if (st != RG_OK) {
+        rg_checkpoint_free(c);
+        return st;
+    }
+    *out = c;
+    return RG_OK;
+}
+
+const rg_ckpt_tensor *rg_checkpoint_find(const rg_checkpoint *c, const char *name)
+{
+    for (int i = 0; i < c->count; i++)
+        if (strcmp(c->tensors[i].name, name) == 0)
+            return &c->tensors[i];
+    return NULL;
+}
+
+rg_status rg_checkpoint_apply_model(const rg_checkpoint *c, const char *path, rg_model *m)
+{
+    for (int i = 0; i < m->num_params + m->num_buffers; i++) {
+        rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
+        const rg_ckpt_tensor *t = rg_checkpoint_find(c, p->name);
+        if (!t)
+            return rg_error_set(RG_ERR_FORMAT, "%s: holds no tensor %s (different --model?)",
+                                path, p->name);
+        int same = t->ndim == p->ndim;
+        for (uint32_t d = 0; same && d < p->ndim; d++)
+            same = t->shape[d] == p->shape[d];
+        if (!same)
+            return rg_error_set(RG_ERR_FORMAT, "%s: %s has another shape than in the model "
+                                "(different --model?)", path, p->name);
+        memcpy(p->value, t->data, (size_t)p->numel * sizeof(float));
+    }
+    return RG_OK;
+}
+
+const char *rg_checkpoint_config_get(const rg_checkpoint *c, const char *key, char *buf,
+                                     size_t cap)
+{
+    size_t kl = strlen(key);
+    for (const char *line = c->config; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t ll = end ? (size_t)(end - line) : strlen(line);
+        if (ll > kl && strncmp(line, key, kl) == 0 && line[kl] == '=') {
+            size_t vl = ll - kl - 1 < cap - 1 ? ll - kl - 1 : cap - 1;
+            memcpy(buf, line + kl + 1, vl);
+            buf[vl] = '\0';
+            return buf;
+        }
+        line = end ? end + 1 : NULL;
+    }
+    return NULL;
+}
+
+static int model_tensors(const rg_model *m, rg_ckpt_tensor *t)
+{
+    int n = 0;
+    for (int i = 0; i < m->num_params + m->num_buffers; i++, n++) {
+        const rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
+        snprintf(t[n].name, sizeof t[n].name, "%s", p->name);
+        t[n].ndim = p->ndim;
+        memcpy(t[n].shape, p->shape, sizeof t[n].shape);
+        t[n].numel = p->numel;
+        t[n].data = p->value;
+    }
+    return n;
+}
+
+rg_status rg_checkpoint_save(const char *path, const rg_model *m, const char *meta_json)
+{
+    static rg_ckpt_tensor t[RG_CKPT_MAX_TENSORS];
+    int n = model_tensors(m, t);
+    return rg_checkpoint_write(path, meta_json, "", t, n);
+}
+
 rg_status rg_checkpoint_load(const char *path, rg_model *m, char **meta_out)
 {
-    unsigned char *data = NULL;
-    size_t len = 0;
     if (meta_out)
         *meta_out = NULL;
-    rg_status st = read_all(path, &data, &len);
+    rg_checkpoint *c = NULL;
+    rg_status st = rg_checkpoint_read(path, &c);
     if (st != RG_OK)
         return st;
-    reader r = {data, len, 0, path};
-    st = parse(&r, m, meta_out);
-    free(data);
-    if (st != RG_OK && meta_out) {
-        free(*meta_out);
-        *meta_out = NULL;
+    int expected = m->num_params + m->num_buffers;
+    if (c->count != expected)
+        st = rg_error_set(RG_ERR_FORMAT, "%s: holds %d tensors, the model has %d (different "
+                          "--model?)", path, c->count, expected);
+    if (st == RG_OK)
+        st = rg_checkpoint_apply_model(c, path, m);
+    if (st == RG_OK && meta_out) {
+        *meta_out = c->meta;
+        c->meta = NULL;
     }
+    rg_checkpoint_free(c);
     return st;
 }

@@ -291,10 +291,8 @@ rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x
 
 double rg_trainer_lr(const rg_trainer *t)
 {
-    if (t->cfg.schedule != RG_LR_COSINE || t->total_steps <= 0)
-        return t->cfg.optim.lr;
-    return 0.5 * t->cfg.optim.lr *
-           (1.0 + cos(M_PI * (double)t->step / (double)t->total_steps));
+    return rg_lr_at(&t->cfg.lr, &t->lr_state, t->cfg.optim.lr, t->epoch, t->step,
+                    t->steps_per_epoch, t->total_steps);
 }
 
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,

@@ -18,6 +18,8 @@ void rg_train_config_defaults(rg_train_config *cfg)
     rg_optim_config_defaults(&cfg->optim);
     cfg->seed = 1;
     cfg->val_fraction = 0.1;
+    rg_lr_config_defaults(&cfg->lr);
+    cfg->patience = 5;
 }
 
 static double now_seconds(void)
@@ -227,7 +229,19 @@ rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_t
     t->data = train;
     t->cfg = *cfg;
     rg_status st = split(t);
-    t->total_steps = cfg->epochs * ((t->n_train + cfg->batch - 1) / cfg->batch);
+    t->steps_per_epoch = (t->n_train + cfg->batch - 1) / cfg->batch;
+    t->total_steps = cfg->epochs * t->steps_per_epoch;
+    rg_lr_state_init(&t->lr_state);
+    t->es_best = INFINITY;
+    if (st == RG_OK && cfg->early_metric != RG_EARLY_NONE) {
+        if (t->n_val == 0)
+            st = rg_error_set(RG_ERR_INVALID, "--early-stop needs a validation split (--val > 0)");
+        t->best_count = rg_model_param_count(model);
+        for (int i = 0; i < model->num_buffers; i++)
+            t->best_count += model->buffers[i]->numel;
+        if (st == RG_OK && !(t->best = rg_alloc_floats((size_t)t->best_count)))
+            st = rg_error_set(RG_ERR_NOMEM, "cannot allocate the best-weights snapshot");
+    }
     if (st == RG_OK)
         st = resolve_targets(t);
     if (st == RG_OK)
@@ -256,6 +270,7 @@ void rg_trainer_destroy(rg_trainer *t)
         rg_free(t->slot_labels[s]);
     }
     rg_pipeline_destroy(t->pipe);
+    rg_free(t->best);
     rg_free(t->aug_x);
     rg_free(t->aug_t);
     rg_free(t->aug_rows);
@@ -417,3 +432,76 @@ double rg_trainer_sparsity(const rg_trainer *t, int k)
     return total ? (double)zeros / (double)total : NAN;
 }
 const char *rg_trainer_targets(const rg_trainer *t, int k) { return t->targets_text[k]; }
+
+static void copy_weights(rg_trainer *t, int to_snapshot)
+{
+    rg_model *m = t->model;
+    int64_t off = 0;
+    for (int i = 0; i < m->num_params + m->num_buffers; i++) {
+        rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
+        size_t bytes = (size_t)p->numel * sizeof(float);
+        if (to_snapshot)
+            memcpy(t->best + off, p->value, bytes);
+        else
+            memcpy(p->value, t->best + off, bytes);
+        off += p->numel;
+    }
+}
+
+rg_status rg_trainer_end_epoch(rg_trainer *t, const rg_epoch_stats *s, int *stop)
+{
+    *stop = 0;
+    rg_lr_epoch_end(&t->cfg.lr, &t->lr_state, t->cfg.optim.lr, s->val_loss);
+    if (t->cfg.early_metric == RG_EARLY_NONE)
+        return RG_OK;
+    /* lower is better: accuracy enters negated */
+    double v = t->cfg.early_metric == RG_EARLY_VAL_LOSS ? s->val_loss : -s->val_accuracy;
+    if (isnan(v))
+        return rg_error_set(RG_ERR_NUMERIC, "early stopping: validation metric is NaN at epoch "
+                            "%lld", (long long)s->epoch);
+    if (v < t->es_best - t->cfg.min_delta) {
+        t->es_best = v;
+        t->es_best_epoch = s->epoch;
+        t->es_wait = 0;
+        copy_weights(t, 1);
+    } else if (++t->es_wait >= t->cfg.patience) {
+        *stop = 1;
+    }
+    return RG_OK;
+}
+
+int64_t rg_trainer_restore_best(rg_trainer *t)
+{
+    if (!t->best || t->es_best_epoch == 0)
+        return 0;
+    copy_weights(t, 0);
+    return t->es_best_epoch;
+}
+
+void rg_trainer_get_state(const rg_trainer *t, rg_trainer_state *s)
+{
+    s->epoch = t->epoch;
+    s->step = t->step;
+    s->opt_steps = t->opt.steps;
+    s->lr = t->lr_state;
+    s->es_best = t->es_best;
+    s->es_best_epoch = t->es_best_epoch;
+    s->es_wait = t->es_wait;
+}
+
+void rg_trainer_set_state(rg_trainer *t, const rg_trainer_state *s)
+{
+    t->epoch = s->epoch;
+    t->step = s->step;
+    t->opt.steps = s->opt_steps;
+    t->lr_state = s->lr;
+    t->es_best = s->es_best;
+    t->es_best_epoch = s->es_best_epoch;
+    t->es_wait = s->es_wait;
+}
+
+float *rg_trainer_best_weights(rg_trainer *t, int64_t *count)
+{
+    *count = t->best_count;
+    return t->best;
+}

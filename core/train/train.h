@@ -10,6 +10,7 @@
 
 #include "../model/model.h"
 #include "../optim/optim.h"
+#include "../optim/schedule.h"
 #include "../plugin/instance.h"
 #include "dataset.h"
 
@@ -31,19 +32,22 @@ typedef struct rg_epoch_stats {
     double eval_seconds;
 } rg_epoch_stats;
 
-typedef enum rg_lr_schedule {
-    RG_LR_CONSTANT = 0,
-    /* lr_t = lr/2 * (1 + cos(pi * t / T)) over the T steps of the run, as
-     * torch.optim.lr_scheduler.CosineAnnealingLR(T_max=T, eta_min=0)
-     * stepped once per batch */
-    RG_LR_COSINE = 1
-} rg_lr_schedule;
+typedef enum rg_early_metric {
+    RG_EARLY_NONE = 0,
+    RG_EARLY_VAL_LOSS = 1,
+    RG_EARLY_VAL_ACCURACY = 2
+} rg_early_metric;
 
 typedef struct rg_train_config {
     int64_t epochs;
     int64_t batch;
     rg_optim_config optim;
-    rg_lr_schedule schedule;
+    rg_lr_config lr;
+    /* Early stopping: stop after `patience` epochs without an improvement of
+     * at least min_delta in the metric, and restore the best weights. */
+    rg_early_metric early_metric;
+    int64_t patience;
+    double min_delta;
     uint64_t seed;
     double val_fraction;      /* held out from the training set */
     int64_t train_limit;      /* use the first N training images; 0 = all */
@@ -80,6 +84,27 @@ rg_status rg_trainer_evaluate_val(rg_trainer *t, rg_eval *out);
 int64_t rg_trainer_train_count(const rg_trainer *t);
 /* Learning rate of the next step under the configured schedule. */
 double rg_trainer_lr(const rg_trainer *t);
+
+/* After each epoch: plateau schedule and early stopping bookkeeping (keeps a
+ * copy of the best weights). *stop becomes 1 when patience ran out. */
+rg_status rg_trainer_end_epoch(rg_trainer *t, const rg_epoch_stats *s, int *stop);
+/* Puts back the weights of the best epoch seen (early stopping); returns that
+ * epoch (1-based), or 0 if there is nothing to restore. */
+int64_t rg_trainer_restore_best(rg_trainer *t);
+
+/* Everything besides weights and optimizer slots that a resumed run needs to
+ * continue bit-identically (randomness is keyed on these counters). */
+typedef struct rg_trainer_state {
+    int64_t epoch, step, opt_steps;
+    rg_lr_state lr;
+    double es_best;
+    int64_t es_best_epoch, es_wait;
+} rg_trainer_state;
+void rg_trainer_get_state(const rg_trainer *t, rg_trainer_state *s);
+void rg_trainer_set_state(rg_trainer *t, const rg_trainer_state *s);
+/* The snapshot of the best weights (NULL when early stopping is off), laid
+ * out as the model's parameters then buffers, in order. */
+float *rg_trainer_best_weights(rg_trainer *t, int64_t *count);
 int64_t rg_trainer_val_count(const rg_trainer *t);
 /* Mean over the last epoch's steps of the loss terms regularizer k added
  * (penalty() and activation hooks), in units of the loss. */

@@ -33,6 +33,12 @@ struct rg_trainer {
     int64_t epoch;            /* epochs completed */
     int64_t step;             /* global step counter */
     int64_t total_steps;      /* epochs x batches per epoch, for schedules */
+    int64_t steps_per_epoch;
+    rg_lr_state lr_state;
+    double es_best;           /* early stopping: best metric (lower is better) */
+    int64_t es_best_epoch, es_wait;
+    float *best;              /* snapshot of parameters and buffers at es_best_epoch */
+    int64_t best_count;
 
     int64_t n_train, n_val;
     int64_t *train_idx, *val_idx, *order;

@@ -111,11 +111,12 @@ Test(checkpoint, no_tmp_file_remains_after_save)
 
 Test(checkpoint, file_size_matches_documented_layout)
 {
-    /* "RGCKPT01" | u32 meta_len | meta | u32 count | per tensor: u32 name_len,
-     * name, u32 ndim, i64 shape[ndim], f32 data | u32 crc */
+    /* "RGCKPT02" | u32 meta_len | meta | u32 config_len | config (empty for a
+     * model-only save) | u32 count | per tensor: u32 name_len, name, u32 ndim,
+     * i64 shape[ndim], f32 data | u32 crc */
     rg_model *a = make_model("mlp:5,4", 3);
     save(a);
-    long want = 8 + 4 + (long)strlen(META) + 4 + 4;
+    long want = 8 + 4 + (long)strlen(META) + 4 + 4 + 4;
     for (int i = 0; i < a->num_params; i++) {
         const rg_param *p = a->params[i];
         want += 4 + (long)strlen(p->name) + 4 + 8 * (long)p->ndim + 4 * (long)p->numel;

@@ -216,7 +216,7 @@ Test(cli, small_training_run_writes_summary_and_checkpoint)
     size_t n = fread(ckpt, 1, sizeof ckpt - 1, f);
     fclose(f);
     ckpt[n] = '\0';
-    cr_assert_eq(memcmp(ckpt, "RGCKPT01", 8), 0);
+    cr_assert_eq(memcmp(ckpt, "RGCKPT02", 8), 0);
     const char *meta = ckpt + 12;
     cr_assert(strstr(meta, "\"name\": \"l2\"") && strstr(meta, "\"version\": \"1.0.0\"") &&
                   strstr(meta, "\"abi\": \"1.1\"") && strstr(meta, "\"lambda\": 0.0001"),

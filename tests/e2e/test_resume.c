@@ -1,0 +1,162 @@
+/* Training control from the command line: an interrupted and resumed run
+ * ends bit-identical to an uninterrupted one; early stopping restores the
+ * best epoch; a corrupt checkpoint is refused and the last good one stays. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "error.h"
+#include "train/checkpoint.h"
+
+#define REGULA REGULA_TEST_BIN "/regula"
+
+static char dir[64];
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/regula-resume-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static int run(const char *args, const char *out)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "%s %s >%s/%s 2>&1", REGULA, args, dir, out);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static char *slurp(const char *name)
+{
+    static char buf[1 << 16];
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+TestSuite(resume, .init = setup, .fini = teardown, .timeout = 300);
+
+#define RECIPE "train --model mlp:48 --train-limit 2500 --epochs 4 --threads 2 --quiet " \
+               "--lr-schedule cosine --optimizer adam --reg l2:lambda=1e-4 "       \
+               "--reg dropout:rate=0.2"
+
+Test(resume, interrupted_and_resumed_run_is_bit_identical)
+{
+    char args[1024], a[128], b[128];
+    snprintf(a, sizeof a, "%s/a.ckpt", dir);
+    snprintf(b, sizeof b, "%s/b.ckpt", dir);
+    snprintf(args, sizeof args, RECIPE " --save %s", a);
+    cr_assert_eq(run(args, "a.txt"), 0, "%s", slurp("a.txt"));
+    snprintf(args, sizeof args, RECIPE " --save %s --stop-after 2", b);
+    cr_assert_eq(run(args, "b1.txt"), 0, "%s", slurp("b1.txt"));
+    cr_assert(strstr(slurp("b1.txt"), "stopped after 2 epochs") != NULL);
+    snprintf(args, sizeof args, "train --resume %s --quiet", b);
+    cr_assert_eq(run(args, "b2.txt"), 0, "%s", slurp("b2.txt"));
+    cr_assert(strstr(slurp("b2.txt"), "resumed") != NULL, "%s", slurp("b2.txt"));
+    rg_checkpoint *ca = NULL, *cb = NULL;
+    cr_assert_eq(rg_checkpoint_read(a, &ca), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(rg_checkpoint_read(b, &cb), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(ca->count, cb->count);
+    int slots = 0;
+    for (int i = 0; i < ca->count; i++) {
+        const rg_ckpt_tensor *x = &ca->tensors[i], *y = rg_checkpoint_find(cb, x->name);
+        cr_assert_not_null(y, "%s missing", x->name);
+        cr_assert_eq(x->numel, y->numel);
+        cr_assert_eq(memcmp(x->data, y->data, (size_t)x->numel * sizeof(float)), 0,
+                     "%s differs between the runs", x->name);
+        slots += strstr(x->name, "#slot") != NULL;
+    }
+    cr_assert_eq(slots, 2 * 4, "Adam's two moments for each of 4 parameters");
+    rg_checkpoint_free(ca);
+    rg_checkpoint_free(cb);
+}
+
+Test(resume, changing_the_recipe_on_resume_is_refused)
+{
+    char args[1024], b[128];
+    snprintf(b, sizeof b, "%s/b.ckpt", dir);
+    snprintf(args, sizeof args, RECIPE " --save %s --stop-after 1", b);
+    cr_assert_eq(run(args, "b.txt"), 0, "%s", slurp("b.txt"));
+    snprintf(args, sizeof args, "train --resume %s --lr 0.5", b);
+    cr_assert_eq(run(args, "c.txt"), 2);
+    cr_assert(strstr(slurp("c.txt"), "--lr cannot change in a resumed run") != NULL, "%s",
+              slurp("c.txt"));
+}
+
+Test(resume, a_corrupt_checkpoint_is_refused_and_an_interrupted_save_keeps_the_old_one)
+{
+    char args[1024], b[128];
+    snprintf(b, sizeof b, "%s/b.ckpt", dir);
+    snprintf(args, sizeof args, RECIPE " --save %s --stop-after 1", b);
+    cr_assert_eq(run(args, "b.txt"), 0, "%s", slurp("b.txt"));
+    /* a save that died half-way leaves only b.ckpt.tmp: the real file is intact */
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s.tmp", b);
+    FILE *f = fopen(tmp, "w");
+    fputs("RGCKPT02 half written", f);
+    fclose(f);
+    rg_checkpoint *c = NULL;
+    cr_assert_eq(rg_checkpoint_read(b, &c), RG_OK, "%s", rg_error_message());
+    rg_checkpoint_free(c);
+    /* flip a byte: refused with the checksum named */
+    f = fopen(b, "r+b");
+    fseek(f, 200, SEEK_SET);
+    int ch = fgetc(f);
+    fseek(f, 200, SEEK_SET);
+    fputc(ch ^ 1, f);
+    fclose(f);
+    snprintf(args, sizeof args, "train --resume %s", b);
+    cr_assert_eq(run(args, "c.txt"), 2);
+    cr_assert(strstr(slurp("c.txt"), "checksum mismatch") != NULL, "%s", slurp("c.txt"));
+}
+
+Test(resume, early_stopping_restores_the_best_epoch)
+{
+    char args[1024];
+    /* a big MLP on 300 images with a high rate overfits fast */
+    snprintf(args, sizeof args,
+             "train --model mlp:256 --train-limit 300 --val 0.3 --epochs 40 --lr 0.2 --threads 2 "
+             "--quiet --early-stop val_loss --patience 2 --summary %s/s.json --metrics %s/m.jsonl",
+             dir, dir);
+    cr_assert_eq(run(args, "o.txt"), 0, "%s", slurp("o.txt"));
+    char *o = slurp("o.txt");
+    cr_assert(strstr(o, "early stopping: val_loss has not improved for 2 epochs") != NULL, "%s", o);
+    const char *r = strstr(o, "restored the weights of epoch ");
+    cr_assert_not_null(r, "%s", o);
+    int best = atoi(r + strlen("restored the weights of epoch "));
+    /* the metrics file has one line per epoch run; the best epoch's val_loss
+     * is the smallest, and the final evaluation reproduces it exactly */
+    char *m = slurp("m.jsonl");
+    double best_loss = INFINITY;
+    int lines = 0, argbest = 0;
+    for (char *p = m; (p = strstr(p, "\"val_loss\": ")) != NULL; p++) {
+        double v = atof(p + 12);
+        lines++;
+        if (v < best_loss) {
+            best_loss = v;
+            argbest = lines;
+        }
+    }
+    cr_assert_eq(argbest, best);
+    cr_assert_eq(lines, best + 2, "stopped %d epochs after the best", lines - best);
+    char *s = slurp("s.json");
+    const char *vl = strstr(s, "\"val_loss\": ");
+    cr_assert_not_null(vl);
+    cr_assert(fabs(atof(vl + 12) - best_loss) <= 1e-8 * best_loss, "summary %g vs best %g",
+              atof(vl + 12), best_loss);
+}
