@@ -371,6 +371,26 @@ static void dec_convert(const png_dec *d, int64_t c, uint32_t x0, uint32_t y0, i
     }
 }
 
+rg_status rg_png_read_image(const char *path, int64_t c, int64_t h, int64_t w, int center_crop,
+                            uint8_t *planes)
+{
+    png_dec d = {0};
+    rg_status st = dec_file(&d, path);
+    if (st == RG_OK) {
+        int fits = (int64_t)d.height == h && (int64_t)d.width == w;
+        int larger = (int64_t)d.height >= h && (int64_t)d.width >= w;
+        if (!fits && !(center_crop && larger))
+            st = rg_error_set(RG_ERR_FORMAT, "%s: %ux%u pixels (width x height), the model takes "
+                              "%lldx%lld%s", path, d.width, d.height, (long long)w, (long long)h,
+                              larger ? "; add --center-crop to crop it" : "");
+        else
+            dec_convert(&d, c, (uint32_t)(((int64_t)d.width - w) / 2),
+                        (uint32_t)(((int64_t)d.height - h) / 2), h, w, planes);
+    }
+    dec_free(&d);
+    return st;
+}
+
 /* ---- loading a folder ------------------------------------------------------------ */
 
 rg_status rg_dataset_open_png_dir(const char *dir, const rg_png_options *opt, rg_dataset **out)

@@ -54,6 +54,12 @@ rg_status rg_dataset_open_png_dir(const char *dir, const rg_png_options *opt, rg
 rg_status rg_dataset_export_png(const rg_dataset *ds, const char *dir,
                                 const char *const *class_names_or_null);
 
+/* Reads one PNG file into c planes of h x w (converting channels as the
+ * folder loader does); a different size is refused, or center-cropped when
+ * larger and center_crop is set. */
+rg_status rg_png_read_image(const char *path, int64_t c, int64_t h, int64_t w, int center_crop,
+                            uint8_t *planes);
+
 /* Writes one 8-bit image given as c planes of h x w (c = 1 gray, 3 RGB) to
  * path, through path.tmp and a rename. */
 rg_status rg_png_write(const char *path, const uint8_t *planes, int64_t c, int64_t h, int64_t w);

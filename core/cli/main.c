@@ -18,6 +18,9 @@ static const char usage[] =
     "  plugins    list every plugin found, with its parameter schema\n"
     "  plugin check PATH.so\n"
     "             run the conformance checks on a plugin\n"
+    "  eval CKPT  test-set metrics of a model saved with train --save\n"
+    "  predict CKPT IMAGE.png...\n"
+    "             class probabilities of images\n"
     "  augment --aug SPEC --preview FILE.png\n"
     "             draw a grid of augmented training images\n"
     "  dataset export SRC --png DIR\n"
@@ -86,5 +89,9 @@ int main(int argc, char **argv)
         return rg_cmd_dataset(argc - 1, argv + 1);
     if (!strcmp(cmd, "augment"))
         return rg_cmd_augment(argc - 1, argv + 1);
+    if (!strcmp(cmd, "eval"))
+        return rg_cmd_eval(argc - 1, argv + 1);
+    if (!strcmp(cmd, "predict"))
+        return rg_cmd_predict(argc - 1, argv + 1);
     return rg_cli_fail(2, "unknown command '%s' (see regula --help)", cmd);
 }

@@ -83,6 +83,8 @@ static const char train_usage[] =
     "  --stop-after N      stop this invocation after N epochs (checkpoint with --save and\n"
     "                      continue later with --resume), e.g. for time-limited jobs\n"
     "  --quiet             no per-batch progress\n"
+    "  --no-test           do not evaluate the test set (tuning runs: choose on the\n"
+    "                      validation split only)\n"
     "  -h, --help          this text\n"
     "\n"
     "Example: regula train --data fashion-mnist --model mlp:512,256 --epochs 10 \\\n"
@@ -95,7 +97,7 @@ typedef struct train_opts {
     char **argv;
     rg_data_options data_opt;
     int64_t threads;
-    int lr_given, quiet;
+    int lr_given, quiet, no_test;
     rg_train_config cfg;
     const char *reg_specs[RG_TRAIN_MAX_PLUGINS], *aug_specs[RG_TRAIN_MAX_PLUGINS];
     int aug_group[RG_TRAIN_MAX_PLUGINS], groups;
@@ -119,6 +121,10 @@ static rg_status parse_opts(int argc, char **argv, train_opts *o, int *help)
         }
         if (!strcmp(a, "--quiet")) {
             o->quiet = 1;
+            continue;
+        }
+        if (!strcmp(a, "--no-test")) {
+            o->no_test = 1;
             continue;
         }
         if (!strcmp(a, "--center-crop")) {
@@ -649,9 +655,15 @@ int rg_cmd_train(int argc, char **argv)
         st = rg_trainer_evaluate_train(t, &r.train);
     if (st == RG_OK && rg_trainer_val_count(t) > 0)
         st = rg_trainer_evaluate_val(t, &r.val);
-    if (st == RG_OK)
+    r.test.loss = r.test.accuracy = NAN;
+    if (st == RG_OK && !o.no_test)
         st = rg_trainer_evaluate(t, test, &r.test);
-    if (st == RG_OK) {
+    if (st == RG_OK && o.no_test) {
+        printf("test set not evaluated (--no-test)");
+        if (r.epochs_done)
+            printf("  mean %.2f s/epoch", r.seconds_sum / (double)r.epochs_done);
+        printf("\n");
+    } else if (st == RG_OK) {
         printf("test accuracy %.4f  loss %.4f  (%lld images)", r.test.accuracy, r.test.loss,
                (long long)r.test.count);
         if (r.epochs_done)

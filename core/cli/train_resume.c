@@ -85,7 +85,8 @@ rg_status rg_cli_run_save(const char *path, const char *meta_json, const rg_run_
         return rg_error_set(RG_ERR_UNSUPPORTED, "%s: more than %d tensors to save", path,
                             RG_CKPT_MAX_TENSORS);
     text cfg = {0};
-    addf(&cfg, "format=2\n");
+    addf(&cfg, "format=2\nmodel.input=%lld,%lld,%lld\nmodel.classes=%d\n",
+         (long long)m->input.c, (long long)m->input.h, (long long)m->input.w, m->num_classes);
     for (int i = 0; i < rec->argc; i++) {
         if (strchr(rec->argv[i], '\n'))
             return rg_error_set(RG_ERR_INVALID, "argument with a newline cannot be saved");

@@ -301,3 +301,32 @@ Test(cli, aug_oneof_group_trains_and_needs_two_members)
     expect_failure("train --aug-oneof " REGULA_TEST_FIXTURES "/../check-fixtures/hflip.so",
                    "expected two or more specs separated by ';'");
 }
+
+Test(cli, eval_reproduces_the_training_runs_test_metrics_and_predict_classifies_pngs)
+{
+    char args[1024], line[256];
+    snprintf(args, sizeof args,
+             "train --model mlp:32 --train-limit 2000 --epochs 1 --threads 2 --quiet --save %s/m.ckpt",
+             tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    const char *p = strstr(out, "test accuracy");
+    cr_assert_not_null(p);
+    snprintf(line, sizeof line, "%.*s", (int)(strstr(p, "(10000 images)") - p) + 14, p);
+    snprintf(args, sizeof args, "eval %s/m.ckpt --threads 2", tmpdir);
+    cr_assert_eq(run(args), 2, "eval takes no --threads");
+    snprintf(args, sizeof args, "eval %s/m.ckpt", tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, line) != NULL, "eval printed '%s', train printed '%s'", out, line);
+    /* predict on exported test images: one line each, with a class name */
+    snprintf(args, sizeof args, "dataset export fashion-mnist --png %s/fm --limit 300", tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    snprintf(args, sizeof args,
+             "predict %s/m.ckpt %s/fm/test/09_ankle_boot/00000.png %s/fm/test/02_pullover/00001.png",
+             tmpdir, tmpdir, tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, "00000.png\tclass ") && strstr(out, "00001.png\tclass ") &&
+                  (strstr(out, "p=0.") || strstr(out, "p=1.")),
+              "%s", out);
+    snprintf(args, sizeof args, "predict %s/m.ckpt %s/m.ckpt", tmpdir, tmpdir);
+    expect_failure(args, "not a PNG file (bad signature)");
+}
