@@ -14,9 +14,49 @@ typedef struct pool {
     int32_t *argmax;     /* max pooling: input index of each output, max batch */
 } pool;
 
+/* The common 2x2, stride 2 window, unrolled. As below: the first maximum
+ * wins, and a NaN, once met, is kept (best == best fails for NaN). */
+static void max_forward_2x2(const pool *p, const float *x, float *y, int64_t n)
+{
+    int64_t in_sz = p->c * p->h * p->w, out_sz = p->c * p->oh * p->ow;
+#pragma omp parallel for schedule(static) if (n * out_sz >= 16384)
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t ch = 0; ch < p->c; ch++) {
+            const float *xc = x + i * in_sz + ch * p->h * p->w;
+            float *yc = y + i * out_sz + ch * p->oh * p->ow;
+            int32_t *ac = p->argmax + i * out_sz + ch * p->oh * p->ow;
+            for (int64_t oy = 0; oy < p->oh; oy++) {
+                const float *r0 = xc + 2 * oy * p->w, *r1 = r0 + p->w;
+                int32_t base = (int32_t)(2 * oy * p->w);
+                for (int64_t ox = 0; ox < p->ow; ox++) {
+                    int32_t at = base + (int32_t)(2 * ox);
+                    float best = r0[2 * ox];
+                    if (!(r0[2 * ox + 1] <= best) && best == best) {
+                        best = r0[2 * ox + 1];
+                        at = base + (int32_t)(2 * ox + 1);
+                    }
+                    if (!(r1[2 * ox] <= best) && best == best) {
+                        best = r1[2 * ox];
+                        at = base + (int32_t)(p->w + 2 * ox);
+                    }
+                    if (!(r1[2 * ox + 1] <= best) && best == best) {
+                        best = r1[2 * ox + 1];
+                        at = base + (int32_t)(p->w + 2 * ox + 1);
+                    }
+                    yc[oy * p->ow + ox] = best;
+                    ac[oy * p->ow + ox] = at;
+                }
+            }
+        }
+}
+
 static void max_forward(rg_layer *l, const float *x, float *y, int64_t n)
 {
     pool *p = l->impl;
+    if (p->k == 2 && p->s == 2) {
+        max_forward_2x2(p, x, y, n);
+        return;
+    }
     int64_t in_sz = p->c * p->h * p->w, out_sz = p->c * p->oh * p->ow;
 #pragma omp parallel for schedule(static) if (n * out_sz >= 16384)
     for (int64_t i = 0; i < n; i++)
