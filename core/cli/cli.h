@@ -11,6 +11,7 @@ int rg_cmd_plugins(int argc, char **argv);
 int rg_cmd_plugin(int argc, char **argv);
 int rg_cmd_dataset(int argc, char **argv);
 int rg_cmd_augment(int argc, char **argv);
+int rg_cmd_sweep(int argc, char **argv);
 int rg_cmd_eval(int argc, char **argv);
 int rg_cmd_predict(int argc, char **argv);
 /* Print "regula: <message>" to stderr and return the exit code 1 (2 for

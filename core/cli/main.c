@@ -21,6 +21,8 @@ static const char usage[] =
     "  eval CKPT  test-set metrics of a model saved with train --save\n"
     "  predict CKPT IMAGE.png...\n"
     "             class probabilities of images\n"
+    "  sweep --dir DIR --sweep KEY=VALUES... -- TRAIN-ARGS\n"
+    "             hyperparameter search on the validation split\n"
     "  augment --aug SPEC --preview FILE.png\n"
     "             draw a grid of augmented training images\n"
     "  dataset export SRC --png DIR\n"
@@ -87,6 +89,8 @@ int main(int argc, char **argv)
         return rg_cmd_plugin(argc - 1, argv + 1);
     if (!strcmp(cmd, "dataset"))
         return rg_cmd_dataset(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep"))
+        return rg_cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "augment"))
         return rg_cmd_augment(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))

@@ -87,7 +87,9 @@ typedef struct rg_tensor_view {
  * The host owns randomness. A stream is keyed by (seed, epoch, step, site) and
  * is counter-addressable: the values at positions [offset, offset + n) are
  * fixed, so a hook that splits work across threads draws the same numbers
- * whatever the thread count. */
+ * whatever the thread count. rng_uniform and rng_normal read the same
+ * underlying bits at the same position: a hook that needs both must use
+ * disjoint position ranges for them, or the draws are correlated. */
 typedef struct rg_rng_stream rg_rng_stream;
 
 /* ---------------------------------------------------------- host services */

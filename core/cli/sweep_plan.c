@@ -1,0 +1,332 @@
+#include "sweep_plan.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../error.h"
+#include "../rng.h"
+
+/* regula train options a sweep may set; the rest (paths, switches) stay as
+ * the user wrote them. */
+static const struct {
+    const char *name;
+    int kind; /* 0 real, 1 integer, 2 word */
+} train_keys[] = {
+    {"lr", 0},           {"momentum", 0},     {"val", 0},        {"lr-gamma", 0},
+    {"min-lr", 0},       {"min-delta", 0},    {"batch", 1},      {"epochs", 1},
+    {"seed", 1},         {"train-limit", 1},  {"lr-step", 1},    {"lr-patience", 1},
+    {"warmup-epochs", 1}, {"patience", 1},    {"optimizer", 2},  {"lr-schedule", 2},
+    {"model", 2},        {"early-stop", 2},   {NULL, 0}};
+
+/* Random draws use their own stream site, apart from training's sites. */
+enum { SWEEP_RNG_SITE = 7001 };
+
+int rg_sweep_is_number(const char *text, double *v)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(text, &end);
+    /* strtod also reads "inf", "nan" and hex floats: not numbers a user sweeps */
+    if (!text[0] || *end || errno == ERANGE || !isfinite(x) || strpbrk(text, "xXnN"))
+        return 0;
+    *v = x;
+    return 1;
+}
+
+void rg_sweep_format_number(double v, char *buf, size_t cap)
+{
+    if (v == 0.0)
+        v = 0.0; /* no "-0" */
+    if (v == nearbyint(v) && fabs(v) < 1e15) {
+        snprintf(buf, cap, "%.0f", v); /* 10, not 1e+01 */
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, cap, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* Rounds away the last bits of a computed value (0.1 + 2 * 0.1 is not 0.3). */
+static double round_sig(double v, int digits)
+{
+    char t[40];
+    snprintf(t, sizeof t, "%.*g", digits, v);
+    return strtod(t, NULL);
+}
+
+static rg_status add_value(rg_sweep_axis *ax, const char *text)
+{
+    for (int i = 0; i < ax->n; i++)
+        if (!strcmp(ax->values[i], text))
+            return RG_OK; /* duplicates give no new trial */
+    if (ax->n >= RG_SWEEP_MAX_VALUES)
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s: more than %d values", ax->key,
+                            RG_SWEEP_MAX_VALUES);
+    if (strlen(text) >= RG_SWEEP_VALUE_CHARS)
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s: value '%.20s...' is longer than %d "
+                            "characters", ax->key, text, RG_SWEEP_VALUE_CHARS - 1);
+    snprintf(ax->values[ax->n++], RG_SWEEP_VALUE_CHARS, "%s", text);
+    return RG_OK;
+}
+
+static rg_status add_number(rg_sweep_axis *ax, double v)
+{
+    char t[40];
+    rg_sweep_format_number(ax->integer ? nearbyint(v) : v, t, sizeof t);
+    return add_value(ax, t);
+}
+
+static rg_status parse_key(const char *key, rg_sweep_axis *ax)
+{
+    snprintf(ax->key, sizeof ax->key, "%s", key);
+    const char *dot = strrchr(key, '.');
+    if (dot) {
+        size_t len = (size_t)(dot - key);
+        if (len == 0 || !dot[1] || len >= sizeof ax->plugin || strlen(dot + 1) >= sizeof ax->param)
+            return rg_error_set(RG_ERR_INVALID, "--sweep %s: expected PLUGIN.PARAM, e.g. "
+                                "l2.lambda", key);
+        memcpy(ax->plugin, key, len);
+        ax->plugin[len] = '\0';
+        snprintf(ax->param, sizeof ax->param, "%s", dot + 1);
+        return RG_OK;
+    }
+    const char *k = key[0] == '-' && key[1] == '-' ? key + 2 : key;
+    for (int i = 0; train_keys[i].name; i++)
+        if (!strcmp(k, train_keys[i].name)) {
+            snprintf(ax->param, sizeof ax->param, "%s", k);
+            ax->integer = train_keys[i].kind == 1;
+            return RG_OK;
+        }
+    char known[512] = "";
+    for (int i = 0; train_keys[i].name; i++) {
+        strcat(known, i ? ", " : "");
+        strcat(known, train_keys[i].name);
+    }
+    return rg_error_set(RG_ERR_INVALID, "--sweep %s: unknown key; expected PLUGIN.PARAM "
+                        "(e.g. l2.lambda) or a train option: %s", key, known);
+}
+
+static int is_word_option(const rg_sweep_axis *ax)
+{
+    if (ax->plugin[0])
+        return 0;
+    for (int i = 0; train_keys[i].name; i++)
+        if (!strcmp(ax->param, train_keys[i].name))
+            return train_keys[i].kind == 2;
+    return 0;
+}
+
+static rg_status parse_range(rg_sweep_axis *ax, const char *values, const char *dots)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", values);
+    char *sep = buf + (dots - values);
+    *sep = '\0';
+    char *hi_text = sep + 2, *kind = strchr(hi_text, ':');
+    if (!kind)
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: a range is LO..HI:lin[:COUNT] "
+                            "or LO..HI:log[:COUNT]", ax->key, values);
+    *kind++ = '\0';
+    char *count = strchr(kind, ':');
+    if (count)
+        *count++ = '\0';
+    if (!rg_sweep_is_number(buf, &ax->lo) || !rg_sweep_is_number(hi_text, &ax->hi))
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: range ends must be numbers",
+                            ax->key, values);
+    if (!strcmp(kind, "lin"))
+        ax->kind = RG_SWEEP_LIN;
+    else if (!strcmp(kind, "log"))
+        ax->kind = RG_SWEEP_LOG;
+    else
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: spacing '%s', expected lin or log",
+                            ax->key, values, kind);
+    if (!(ax->lo < ax->hi))
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: the range needs LO < HI", ax->key,
+                            values);
+    if (ax->kind == RG_SWEEP_LOG && ax->lo <= 0)
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: a log range needs LO > 0", ax->key,
+                            values);
+    if (!count)
+        return RG_OK; /* fine for --random; the grid asks for a count */
+    char *end = NULL;
+    long c = strtol(count, &end, 10);
+    if (!count[0] || *end || c < 2 || c > RG_SWEEP_MAX_VALUES)
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: COUNT must be an integer in "
+                            "[2, %d]", ax->key, values, RG_SWEEP_MAX_VALUES);
+    ax->count = (int)c;
+    for (int i = 0; i < ax->count; i++) {
+        double t = (double)i / (double)(ax->count - 1), v;
+        if (i == 0)
+            v = ax->lo;
+        else if (i == ax->count - 1)
+            v = ax->hi;
+        else if (ax->kind == RG_SWEEP_LIN)
+            v = round_sig(ax->lo + t * (ax->hi - ax->lo), 6);
+        else
+            v = round_sig(exp(log(ax->lo) + t * (log(ax->hi) - log(ax->lo))), 6);
+        if (ax->kind == RG_SWEEP_LIN && fabs(v) < 1e-9 * (ax->hi - ax->lo))
+            v = 0; /* -0.3..0.6:lin:4 crosses 0, not 5.55e-17 */
+        rg_status st = add_number(ax, v);
+        if (st != RG_OK)
+            return st;
+    }
+    return RG_OK;
+}
+
+rg_status rg_sweep_axis_parse(const char *arg, rg_sweep_axis *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || !eq[1])
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s: expected KEY=VALUES, e.g. "
+                            "l2.lambda=1e-5..1e-2:log:4 or lr=0.01,0.05", arg);
+    char key[128];
+    if ((size_t)(eq - arg) >= sizeof key)
+        return rg_error_set(RG_ERR_INVALID, "--sweep: key too long");
+    memcpy(key, arg, (size_t)(eq - arg));
+    key[eq - arg] = '\0';
+    rg_status st = parse_key(key, out);
+    if (st != RG_OK)
+        return st;
+    const char *values = eq + 1;
+    if (strlen(values) >= 256)
+        return rg_error_set(RG_ERR_INVALID, "--sweep %s: VALUES longer than 255 characters", key);
+    const char *dots = strstr(values, "..");
+    double v;
+    if (dots && !is_word_option(out))
+        return parse_range(out, values, dots);
+    out->kind = RG_SWEEP_LIST;
+    /* ';' separates values that contain commas, e.g. model=mlp:64;mlp:128,64 */
+    const char *seps = strchr(values, ';') ? ";" : ",";
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", values);
+    for (char *p = buf;;) {
+        char *next = strpbrk(p, seps);
+        if (next)
+            *next = '\0';
+        if (!*p)
+            return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: empty value in the list", key,
+                                values);
+        if (rg_sweep_is_number(p, &v)) {
+            if (out->integer && v != nearbyint(v))
+                return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' is not an integer",
+                                    key, values, p);
+            st = add_number(out, v);
+        } else if (!out->plugin[0] && !is_word_option(out)) {
+            return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' is not a number", key,
+                                values, p);
+        } else if (strpbrk(p, "=:,") && out->plugin[0]) {
+            return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' cannot hold '=', ':' or "
+                                "','", key, values, p);
+        } else {
+            st = add_value(out, p);
+        }
+        if (st != RG_OK)
+            return st;
+        if (!next)
+            break;
+        p = next + 1;
+    }
+    return RG_OK;
+}
+
+rg_status rg_sweep_grid_size(const rg_sweep_axis *axes, int n_axes, int64_t *out)
+{
+    int64_t total = 1;
+    for (int a = 0; a < n_axes; a++) {
+        if (axes[a].n == 0)
+            return rg_error_set(RG_ERR_INVALID, "--sweep %s: a range needs a COUNT for --grid "
+                                "(LO..HI:%s:COUNT), or use --random N", axes[a].key,
+                                axes[a].kind == RG_SWEEP_LOG ? "log" : "lin");
+        total *= axes[a].n;
+        if (total > RG_SWEEP_MAX_TRIALS)
+            return rg_error_set(RG_ERR_INVALID, "the grid has more than %d combinations; use "
+                                "fewer values or --random N", RG_SWEEP_MAX_TRIALS);
+    }
+    *out = total;
+    return RG_OK;
+}
+
+void rg_sweep_grid_value(const rg_sweep_axis *axes, int n_axes, int64_t trial, int a,
+                         char *buf, size_t cap)
+{
+    int64_t stride = 1;
+    for (int b = a + 1; b < n_axes; b++)
+        stride *= axes[b].n;
+    snprintf(buf, cap, "%s", axes[a].values[(trial / stride) % axes[a].n]);
+}
+
+void rg_sweep_random_value(const rg_sweep_axis *ax, uint64_t seed, int64_t trial, int a,
+                           char *buf, size_t cap)
+{
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, seed, (uint64_t)trial, (uint64_t)a, SWEEP_RNG_SITE);
+    if (ax->kind == RG_SWEEP_LIST) {
+        snprintf(buf, cap, "%s", ax->values[rg_rng_below(&s, 0, (uint32_t)ax->n)]);
+        return;
+    }
+    /* 53 random bits: u in [0, 1) */
+    double u = (double)(((uint64_t)rg_rng_u32(&s, 0) << 21) | (rg_rng_u32(&s, 1) >> 11)) *
+               0x1p-53;
+    double v;
+    if (ax->kind == RG_SWEEP_LIN)
+        v = ax->integer ? floor(ax->lo + u * (floor(ax->hi) - ax->lo + 1))
+                        : ax->lo + u * (ax->hi - ax->lo);
+    else
+        v = exp(log(ax->lo) + u * (log(ax->hi) - log(ax->lo)));
+    v = ax->integer ? nearbyint(v) : round_sig(v, 6);
+    rg_sweep_format_number(v, buf, cap);
+}
+
+/* ---- the summary's flat numbers ------------------------------------------- */
+
+static const char *skip_string(const char *p)
+{
+    for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1])
+            p++;
+    return *p ? p + 1 : p;
+}
+
+int rg_sweep_json_number(const char *json, const char *key, double *v)
+{
+    int depth = 0;
+    size_t klen = strlen(key);
+    for (const char *p = json; *p;) {
+        if (*p == '"') {
+            const char *start = p + 1, *end = skip_string(p);
+            const char *q = end;
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                q++;
+            if (depth == 1 && *q == ':' && (size_t)(end - 1 - start) == klen &&
+                !memcmp(start, key, klen)) {
+                q++;
+                while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                    q++;
+                if (!strncmp(q, "null", 4)) {
+                    *v = NAN;
+                    return 1;
+                }
+                char *num_end = NULL;
+                double x = strtod(q, &num_end);
+                if (num_end == q)
+                    return 0;
+                *v = x;
+                return 1;
+            }
+            p = end;
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if (*p == '}' || *p == ']')
+            depth--;
+        p++;
+    }
+    return 0;
+}

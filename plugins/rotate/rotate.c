@@ -1,0 +1,190 @@
+/* rotate: rotate each image about its centre by an angle uniform in
+ * [-degrees, degrees], bilinear interpolation, zero fill, as
+ * torchvision.transforms.RandomRotation(degrees, interpolation=BILINEAR,
+ * fill=0). Positive angles turn the picture counter-clockwise (torchvision's
+ * convention). The centre is ((w-1)/2, (h-1)/2) in pixel-index coordinates
+ * (torchvision's default centre with align_corners=False pixel centres).
+ * Each output pixel samples the input at the inverse-rotated position
+ *
+ *   xs = cx + (x-cx) cos t - (y-cy) sin t,   ys = cy + (x-cx) sin t + (y-cy) cos t,
+ *
+ * bilinearly from its four neighbours, a neighbour outside the image counting
+ * as 0 (torch grid_sample, padding_mode="zeros"). torchvision's fill=0 path
+ * also multiplies by a bilinearly sampled validity mask, which darkens the
+ * one-pixel rim along the image border a little more; elsewhere they agree.
+ * Applied to each image with probability p.
+ *
+ * Randomness: image i reads uniforms at stream offsets 2i (apply if < p) and
+ * 2i + 1 (t = degrees * (2u - 1)), so results do not depend on the thread
+ * count.
+ *
+ * Scratch: one image per parallel slot, sized at create() for a 3x32x32
+ * image and the host's thread count and grown (once) on the first call with
+ * a larger image; the steady-state step allocates nothing. */
+#include <math.h>
+#include <regula/plugin.h>
+#include <string.h>
+
+typedef struct rotate {
+    const rg_host_api *host;
+    double degrees;
+    float p;
+    float *scratch;
+    int64_t cap; /* floats in scratch */
+} rotate;
+
+static const rg_param_desc rotate_params[] = {
+    RG_PARAM_FLOAT_DESC("degrees", 15.0, 0.0, 180.0, 0,
+                        "largest rotation angle; the angle is uniform in [-degrees, degrees]"),
+    RG_PARAM_FLOAT_DESC("p", 1.0, 0.0, 1.0, 0, "probability of rotating each image"),
+};
+
+#define ROTATE_DEFAULT_IMAGE (3 * 32 * 32)
+
+static int64_t slots_of(const rg_host_api *host)
+{
+    int t = host->num_threads ? host->num_threads() : 1;
+    return t < 1 ? 1 : t;
+}
+
+static rg_status grow(rotate *a, int64_t floats)
+{
+    if (floats <= a->cap)
+        return RG_OK;
+    float *s = a->host->alloc((size_t)floats * sizeof(float));
+    if (!s) {
+        a->host->set_error("rotate: cannot allocate %lld floats of scratch", (long long)floats);
+        return RG_ERR_NOMEM;
+    }
+    a->host->free(a->scratch);
+    a->scratch = s;
+    a->cap = floats;
+    return RG_OK;
+}
+
+static rg_status rotate_create(const rg_host_api *host, const rg_params *params, void **inst)
+{
+    rotate *a = host->alloc(sizeof *a);
+    if (!a) {
+        host->set_error("rotate: out of memory");
+        return RG_ERR_NOMEM;
+    }
+    a->host = host;
+    a->degrees = params->values[0].number;
+    a->p = (float)params->values[1].number;
+    rg_status st = grow(a, slots_of(host) * ROTATE_DEFAULT_IMAGE);
+    if (st != RG_OK) {
+        host->free(a);
+        return st;
+    }
+    *inst = a;
+    return RG_OK;
+}
+
+static void rotate_destroy(void *inst)
+{
+    rotate *a = inst;
+    a->host->free(a->scratch);
+    a->host->free(a);
+}
+
+/* Bilinear sample of plane (h x w) at (ys, xs); neighbours outside are 0. */
+static float bilinear(const float *plane, int64_t h, int64_t w, double ys, double xs)
+{
+    if (!(ys > -1.0 && ys < (double)h && xs > -1.0 && xs < (double)w))
+        return 0.0f;
+    double fy = floor(ys), fx = floor(xs), ay = ys - fy, ax = xs - fx;
+    int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
+    double v = 0.0;
+    for (int dy = 0; dy < 2; dy++) {
+        int64_t y = y0 + dy;
+        double wy = dy ? ay : 1.0 - ay;
+        if (y < 0 || y >= h || wy == 0.0)
+            continue;
+        for (int dx = 0; dx < 2; dx++) {
+            int64_t x = x0 + dx;
+            double wx = dx ? ax : 1.0 - ax;
+            if (x < 0 || x >= w || wx == 0.0)
+                continue;
+            v += wy * wx * (double)plane[y * w + x];
+        }
+    }
+    return v < 0.0 ? 0.0f : (v > 1.0 ? 1.0f : (float)v);
+}
+
+typedef struct rotate_job {
+    const rotate *a;
+    rg_batch_view *b;
+    const rg_rng_stream *rng;
+    int64_t slots;
+} rotate_job;
+
+static void rotate_image(const rotate_job *j, int64_t i, float *copy)
+{
+    const rg_batch_view *b = j->b;
+    float u[2];
+    j->a->host->rng_uniform(j->rng, (uint64_t)i * 2, u, 2);
+    if (!(u[0] < j->a->p))
+        return;
+    const double pi = 3.14159265358979323846;
+    double t = j->a->degrees * (2.0 * (double)u[1] - 1.0) * pi / 180.0;
+    double ct = cos(t), st = sin(t);
+    double cy = 0.5 * (double)(b->h - 1), cx = 0.5 * (double)(b->w - 1);
+    int64_t plane = b->h * b->w;
+    float *img = b->data + i * b->c * plane;
+    memcpy(copy, img, (size_t)(b->c * plane) * sizeof(float));
+    for (int64_t y = 0; y < b->h; y++)
+        for (int64_t x = 0; x < b->w; x++) {
+            double xo = (double)x - cx, yo = (double)y - cy;
+            double xs = cx + xo * ct - yo * st, ys = cy + xo * st + yo * ct;
+            for (int64_t ch = 0; ch < b->c; ch++)
+                img[ch * plane + y * b->w + x] = bilinear(copy + ch * plane, b->h, b->w, ys, xs);
+        }
+}
+
+/* Slot s handles images [n*s/S, n*(s+1)/S) with its own scratch image. */
+static rg_status rotate_slots(void *ctx, int64_t begin, int64_t end)
+{
+    rotate_job *j = ctx;
+    int64_t n = j->b->n, img = j->b->c * j->b->h * j->b->w;
+    for (int64_t s = begin; s < end; s++)
+        for (int64_t i = n * s / j->slots; i < n * (s + 1) / j->slots; i++)
+            rotate_image(j, i, j->a->scratch + s * img);
+    return RG_OK;
+}
+
+static rg_status rotate_apply(void *inst, rg_batch_view *batch, const rg_rng_stream *rng)
+{
+    rotate *a = inst;
+    if (batch->n <= 0 || a->p <= 0.0f)
+        return RG_OK;
+    int64_t slots = slots_of(a->host);
+    if (slots > batch->n)
+        slots = batch->n;
+    rg_status st = grow(a, slots * batch->c * batch->h * batch->w);
+    if (st != RG_OK)
+        return st;
+    rotate_job j = {a, batch, rng, slots};
+    return a->host->parallel_for(slots, 1, rotate_slots, &j);
+}
+
+static const rg_augmenter_hooks rotate_hooks = {
+    .struct_size = sizeof(rg_augmenter_hooks),
+    .apply = rotate_apply,
+};
+
+static const rg_plugin_desc rotate_desc = {
+    .struct_size = sizeof(rg_plugin_desc),
+    .kind = RG_PLUGIN_AUGMENTER,
+    .caps = RG_CAP_DETERMINISTIC | RG_CAP_IN_PLACE,
+    .num_params = sizeof rotate_params / sizeof rotate_params[0],
+    .name = "rotate",
+    .version = "1.0.0",
+    .doc = "rotate by a uniform angle in [-degrees, degrees], bilinear, zero fill (RandomRotation)",
+    .params = rotate_params,
+    .create = rotate_create,
+    .destroy = rotate_destroy,
+    .augmenter = &rotate_hooks,
+};
+
+RG_DEFINE_PLUGIN(rotate_desc)

@@ -1,0 +1,144 @@
+/* translate: shift each image by a random whole number of pixels, filling
+ * the exposed border with 0, as the translate part of
+ * torchvision.transforms.RandomAffine(degrees=0, translate=(f, f), fill=0):
+ * with mx = floor(f * w) and my = floor(f * h), the shift (tx, ty) is drawn
+ * uniformly from {-mx..mx} x {-my..my} and
+ *
+ *   out[c][y][x] = in[c][y - ty][x - tx],   0 outside the image.
+ *
+ * (torchvision draws tx = round(U(-f*w, f*w)), which gives the two end
+ * values half the weight; the integer shifts here are uniform, as specified
+ * for this plugin.) Applied to each image with probability p.
+ *
+ * Randomness: image i reads uniforms at stream offsets 4i (apply if < p),
+ * 4i + 1 (ty) and 4i + 2 (tx); an integer uniform on {0..m-1} is
+ * floor(u * m), computed in double. Draws depend only on the image index, so
+ * results do not depend on the thread count.
+ *
+ * In place without scratch: rows are visited in the order that reads every
+ * source row before it is overwritten, and memmove handles the overlap
+ * within a row. */
+#include <regula/plugin.h>
+#include <string.h>
+
+typedef struct translate {
+    const rg_host_api *host;
+    double fraction;
+    float p;
+} translate;
+
+static const rg_param_desc translate_params[] = {
+    RG_PARAM_FLOAT_DESC("fraction", 0.1, 0.0, 1.0, 0,
+                        "largest shift as a fraction of width (x) and height (y)"),
+    RG_PARAM_FLOAT_DESC("p", 1.0, 0.0, 1.0, 0, "probability of shifting each image"),
+};
+
+typedef struct shift_job {
+    const translate *a;
+    rg_batch_view *b;
+    const rg_rng_stream *rng;
+} shift_job;
+
+static rg_status translate_create(const rg_host_api *host, const rg_params *params, void **inst)
+{
+    translate *a = host->alloc(sizeof *a);
+    if (!a) {
+        host->set_error("translate: out of memory");
+        return RG_ERR_NOMEM;
+    }
+    a->host = host;
+    a->fraction = params->values[0].number;
+    a->p = (float)params->values[1].number;
+    *inst = a;
+    return RG_OK;
+}
+
+static void translate_destroy(void *inst)
+{
+    translate *a = inst;
+    a->host->free(a);
+}
+
+/* Integer uniform on {0, ..., m - 1} from u in [0, 1). */
+static int64_t below(float u, int64_t m)
+{
+    int64_t k = (int64_t)((double)u * (double)m);
+    return k < m ? k : m - 1;
+}
+
+/* plane[y][x] = plane[y + dy][x + dx], 0 outside. Rows go ascending when the
+ * source lies below (dy > 0), descending otherwise, so no source row is
+ * overwritten before it is read. */
+static void shift_plane(float *plane, int64_t h, int64_t w, int64_t dy, int64_t dx)
+{
+    int64_t adx = dx < 0 ? -dx : dx;
+    for (int64_t k = 0; k < h; k++) {
+        int64_t y = dy > 0 ? k : h - 1 - k, sy = y + dy;
+        float *dst = plane + y * w;
+        if (sy < 0 || sy >= h || adx >= w) {
+            memset(dst, 0, (size_t)w * sizeof(float));
+            continue;
+        }
+        const float *src = plane + sy * w;
+        if (dx >= 0) {
+            memmove(dst, src + dx, (size_t)(w - dx) * sizeof(float));
+            memset(dst + w - dx, 0, (size_t)dx * sizeof(float));
+        } else {
+            memmove(dst + adx, src, (size_t)(w - adx) * sizeof(float));
+            memset(dst, 0, (size_t)adx * sizeof(float));
+        }
+    }
+}
+
+static rg_status shift_chunk(void *ctx, int64_t begin, int64_t end)
+{
+    shift_job *j = ctx;
+    const rg_batch_view *b = j->b;
+    const int64_t plane = b->h * b->w;
+    /* 1e-9 guards f * w landing a hair below an integer (0.1 * 30). */
+    const int64_t mx = (int64_t)(j->a->fraction * (double)b->w + 1e-9);
+    const int64_t my = (int64_t)(j->a->fraction * (double)b->h + 1e-9);
+    for (int64_t i = begin; i < end; i++) {
+        float u[3];
+        j->a->host->rng_uniform(j->rng, (uint64_t)i * 4, u, 3);
+        if (!(u[0] < j->a->p))
+            continue;
+        int64_t ty = below(u[1], 2 * my + 1) - my, tx = below(u[2], 2 * mx + 1) - mx;
+        int64_t dy = -ty, dx = -tx;
+        if (dy == 0 && dx == 0)
+            continue;
+        for (int64_t ch = 0; ch < b->c; ch++)
+            shift_plane(b->data + (i * b->c + ch) * plane, b->h, b->w, dy, dx);
+    }
+    return RG_OK;
+}
+
+static rg_status translate_apply(void *inst, rg_batch_view *batch, const rg_rng_stream *rng)
+{
+    translate *a = inst;
+    if (batch->n <= 0 || a->fraction <= 0.0 || a->p <= 0.0f)
+        return RG_OK;
+    shift_job j = {a, batch, rng};
+    return a->host->parallel_for(batch->n, 8, shift_chunk, &j);
+}
+
+static const rg_augmenter_hooks translate_hooks = {
+    .struct_size = sizeof(rg_augmenter_hooks),
+    .apply = translate_apply,
+};
+
+static const rg_plugin_desc translate_desc = {
+    .struct_size = sizeof(rg_plugin_desc),
+    .kind = RG_PLUGIN_AUGMENTER,
+    .caps = RG_CAP_DETERMINISTIC | RG_CAP_IN_PLACE,
+    .num_params = sizeof translate_params / sizeof translate_params[0],
+    .name = "translate",
+    .version = "1.0.0",
+    .doc = "shift by up to fraction of the size, zero fill (torchvision RandomAffine translate)",
+    .params = translate_params,
+    .create = translate_create,
+    .destroy = translate_destroy,
+    .augmenter = &translate_hooks,
+};
+
+RG_DEFINE_PLUGIN(translate_desc)
