@@ -23,6 +23,8 @@ static const char usage[] =
     "             class probabilities of images\n"
     "  sweep --dir DIR --sweep KEY=VALUES... -- TRAIN-ARGS\n"
     "             hyperparameter search on the validation split\n"
+    "  plot FILE.jsonl -o OUT.png\n"
+    "             learning curves of a train --metrics or sweep file\n"
     "  augment --aug SPEC --preview FILE.png\n"
     "             draw a grid of augmented training images\n"
     "  dataset export SRC --png DIR\n"
@@ -97,5 +99,7 @@ int main(int argc, char **argv)
         return rg_cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict"))
         return rg_cmd_predict(argc - 1, argv + 1);
+    if (!strcmp(cmd, "plot"))
+        return rg_cmd_plot(argc - 1, argv + 1);
     return rg_cli_fail(2, "unknown command '%s' (see regula --help)", cmd);
 }
