@@ -8,6 +8,8 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "idx.h"
+#include "threads.h"
 
 static void path_of(const char *spec, char *buf, size_t cap)
 {
@@ -159,4 +161,38 @@ void pt_fill(float *x, int64_t n, uint64_t seed, float lo, float hi)
     rg_rng_uniform(&s, 0, x, (size_t)n);
     for (int64_t i = 0; i < n; i++)
         x[i] = lo + (hi - lo) * x[i];
+}
+
+rg_dataset *pt_train_set, *pt_test_set;
+
+void pt_load_data(void)
+{
+    const char *dir = getenv("REGULA_DATA");
+    if (!dir || !*dir)
+        dir = "/usr/share/datasets/fashion-mnist";
+    cr_assert_eq(rg_dataset_open_idx(dir, "train", &pt_train_set), RG_OK,
+                 "%s (install dataset-fashion-mnist)", rg_error_message());
+    cr_assert_eq(rg_dataset_open_idx(dir, "t10k", &pt_test_set), RG_OK, "%s", rg_error_message());
+    rg_threads_init(2);
+}
+
+void pt_free_data(void)
+{
+    rg_dataset_destroy(pt_train_set);
+    rg_dataset_destroy(pt_test_set);
+}
+
+void pt_train(pt_run *r, int epochs)
+{
+    for (int e = 0; e < epochs; e++)
+        cr_assert_eq(rg_trainer_run_epoch(r->trainer, &r->last), RG_OK, "%s",
+                     rg_error_message());
+}
+
+void pt_finish(pt_run *r)
+{
+    rg_trainer_destroy(r->trainer);
+    rg_model_destroy(r->model);
+    if (r->cfg.num_regs)
+        rg_plugin_instance_destroy(r->cfg.regs[0]);
 }

@@ -44,6 +44,29 @@ void pt_forward(pt_site *s, rg_mode mode, float *x, int64_t n, int64_t f);
 /* In place on g [n, f]; out is what forward produced. */
 void pt_backward(pt_site *s, float *out, float *g, int64_t n, int64_t f);
 
+/* Training on Fashion-MNIST subsets (Debian's dataset-fashion-mnist or
+ * $REGULA_DATA), as tests/e2e/test_train.c: load_data/free_data are suite
+ * init/fini hooks; a pt_run is one model + trainer. */
+#include "dataset.h"
+#include "model/model.h"
+#include "train/train.h"
+
+extern rg_dataset *pt_train_set, *pt_test_set;
+void pt_load_data(void);
+void pt_free_data(void);
+
+typedef struct pt_run {
+    rg_model *model;
+    rg_trainer *trainer;
+    rg_train_config cfg;
+    rg_epoch_stats last;
+} pt_run;
+
+/* `epochs` epochs, failing the test on an error. */
+void pt_train(pt_run *r, int epochs);
+/* Frees the trainer, model and the first regularizer (if any). */
+void pt_finish(pt_run *r);
+
 /* Fills x with values from a seeded stream, uniform in [lo, hi). */
 void pt_fill(float *x, int64_t n, uint64_t seed, float lo, float hi);
 

@@ -198,35 +198,12 @@ Test(activity_l1l2, strengths_outside_0_to_1_are_refused_with_the_host_message)
 
 /* ---- training on a Fashion-MNIST subset ---------------------------------- */
 
-static rg_dataset *train_set, *test_set;
 
-static void load_data(void)
-{
-    const char *dir = getenv("REGULA_DATA");
-    if (!dir || !*dir)
-        dir = "/usr/share/datasets/fashion-mnist";
-    cr_assert_eq(rg_dataset_open_idx(dir, "train", &train_set), RG_OK,
-                 "%s (install dataset-fashion-mnist)", rg_error_message());
-    cr_assert_eq(rg_dataset_open_idx(dir, "t10k", &test_set), RG_OK, "%s", rg_error_message());
-    rg_threads_init(2);
-}
 
-static void free_data(void)
-{
-    rg_dataset_destroy(train_set);
-    rg_dataset_destroy(test_set);
-}
 
-TestSuite(activity_l1l2_train, .init = load_data, .fini = free_data, .timeout = 300);
+TestSuite(activity_l1l2_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-typedef struct run {
-    rg_model *model;
-    rg_trainer *trainer;
-    rg_train_config cfg;
-    rg_epoch_stats last;
-} run;
-
-static void start(run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
+static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
 {
     memset(r, 0, sizeof *r);
     rg_train_config_defaults(&r->cfg);
@@ -243,36 +220,23 @@ static void start(run *r, const char *model, uint64_t seed, int64_t limit, const
     cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
     cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
     rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, train_set, &r->cfg, &r->trainer), RG_OK, "%s",
+    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
 }
 
-static void train(run *r, int epochs)
-{
-    for (int e = 0; e < epochs; e++)
-        cr_assert_eq(rg_trainer_run_epoch(r->trainer, &r->last), RG_OK, "%s",
-                     rg_error_message());
-}
 
-static void finish(run *r)
-{
-    rg_trainer_destroy(r->trainer);
-    rg_model_destroy(r->model);
-    if (r->cfg.num_regs)
-        rg_plugin_instance_destroy(r->cfg.regs[0]);
-}
 
 Test(activity_l1l2_train, after_relu1_attaches_to_one_site_and_reports_a_penalty)
 {
-    run r;
+    pt_run r;
     start(&r, "mlp:128,64", 1, 2000, "activity_l1l2.so:l2=1e-4,after=relu1");
     cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:relu1");
-    train(&r, 3);
+    pt_train(&r, 3);
     cr_assert_gt(r.last.train_penalty, 0.0);
     rg_eval te;
-    cr_assert_eq(rg_trainer_evaluate(r.trainer, test_set, &te), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(r.trainer, pt_test_set, &te), RG_OK);
     cr_assert_gt(te.accuracy, 0.70, "test accuracy %.4f", te.accuracy);
-    finish(&r);
+    pt_finish(&r);
 }
 
 /* With l1 = 0, train_penalty / l2 is the mean per-sample sum of a^2 over the
@@ -281,19 +245,19 @@ Test(activity_l1l2_train, after_relu1_attaches_to_one_site_and_reports_a_penalty
  * ~90, i.e. -44%), at a sane accuracy. */
 Test(activity_l1l2_train, a_strong_l2_shrinks_the_penalized_activations)
 {
-    run weak, strong;
+    pt_run weak, strong;
     start(&weak, "mlp:128", 1, 2000, "activity_l1l2.so:l1=0,l2=1e-6");
     start(&strong, "mlp:128", 1, 2000, "activity_l1l2.so:l1=0,l2=1e-3");
-    train(&weak, 5);
-    train(&strong, 5);
+    pt_train(&weak, 5);
+    pt_train(&strong, 5);
     double sq_weak = weak.last.train_penalty / 1e-6, sq_strong = strong.last.train_penalty / 1e-3;
     cr_log_info("mean per-sample sum a^2 at relu1: l2=1e-6 %.2f, l2=1e-3 %.2f", sq_weak,
                 sq_strong);
     cr_assert_lt(sq_strong, 0.75 * sq_weak, "sum a^2: strong %.3f, weak %.3f", sq_strong,
                  sq_weak);
     rg_eval te;
-    cr_assert_eq(rg_trainer_evaluate(strong.trainer, test_set, &te), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(strong.trainer, pt_test_set, &te), RG_OK);
     cr_assert_gt(te.accuracy, 0.70, "test accuracy %.4f", te.accuracy);
-    finish(&weak);
-    finish(&strong);
+    pt_finish(&weak);
+    pt_finish(&strong);
 }

@@ -324,35 +324,12 @@ Test(dropout, rate_outside_0_to_1_is_refused_with_the_host_message)
 
 /* ---- training on a Fashion-MNIST subset ---------------------------------- */
 
-static rg_dataset *train_set, *test_set;
 
-static void load_data(void)
-{
-    const char *dir = getenv("REGULA_DATA");
-    if (!dir || !*dir)
-        dir = "/usr/share/datasets/fashion-mnist";
-    cr_assert_eq(rg_dataset_open_idx(dir, "train", &train_set), RG_OK,
-                 "%s (install dataset-fashion-mnist)", rg_error_message());
-    cr_assert_eq(rg_dataset_open_idx(dir, "t10k", &test_set), RG_OK, "%s", rg_error_message());
-    rg_threads_init(2);
-}
 
-static void free_data(void)
-{
-    rg_dataset_destroy(train_set);
-    rg_dataset_destroy(test_set);
-}
 
-TestSuite(dropout_train, .init = load_data, .fini = free_data, .timeout = 300);
+TestSuite(dropout_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-typedef struct run {
-    rg_model *model;
-    rg_trainer *trainer;
-    rg_train_config cfg;
-    rg_epoch_stats last;
-} run;
-
-static void start(run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
+static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
 {
     memset(r, 0, sizeof *r);
     rg_train_config_defaults(&r->cfg);
@@ -369,34 +346,21 @@ static void start(run *r, const char *model, uint64_t seed, int64_t limit, const
     cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
     cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
     rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, train_set, &r->cfg, &r->trainer), RG_OK, "%s",
+    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
 }
 
-static void train(run *r, int epochs)
-{
-    for (int e = 0; e < epochs; e++)
-        cr_assert_eq(rg_trainer_run_epoch(r->trainer, &r->last), RG_OK, "%s",
-                     rg_error_message());
-}
 
-static void finish(run *r)
-{
-    rg_trainer_destroy(r->trainer);
-    rg_model_destroy(r->model);
-    if (r->cfg.num_regs)
-        rg_plugin_instance_destroy(r->cfg.regs[0]);
-}
 
 Test(dropout_train, attaches_after_every_hidden_relu_or_only_where_after_selects)
 {
-    run all, one;
+    pt_run all, one;
     start(&all, "mlp:32,16", 1, 500, "dropout.so");
     start(&one, "mlp:32,16", 1, 500, "dropout.so:after=relu1");
     cr_assert_str_eq(rg_trainer_targets(all.trainer, 0), "after:relu1 after:relu2");
     cr_assert_str_eq(rg_trainer_targets(one.trainer, 0), "after:relu1");
-    finish(&all);
-    finish(&one);
+    pt_finish(&all);
+    pt_finish(&one);
 }
 
 /* 1800 training images, 2 x 256 hidden units, 20 epochs: without dropout the
@@ -405,16 +369,16 @@ Test(dropout_train, attaches_after_every_hidden_relu_or_only_where_after_selects
  * 0.07 and the loss gap (test loss - train loss) drops from ~0.4 to ~0.2. */
 Test(dropout_train, dropout_narrows_the_train_test_gap_at_the_same_seed)
 {
-    run plain, drop;
+    pt_run plain, drop;
     start(&plain, "mlp:256,256", 1, 2000, NULL);
     start(&drop, "mlp:256,256", 1, 2000, "dropout.so:rate=0.5");
-    train(&plain, 20);
-    train(&drop, 20);
+    pt_train(&plain, 20);
+    pt_train(&drop, 20);
     rg_eval ptr, pte, dtr, dte;
     cr_assert_eq(rg_trainer_evaluate_train(plain.trainer, &ptr), RG_OK);
-    cr_assert_eq(rg_trainer_evaluate(plain.trainer, test_set, &pte), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(plain.trainer, pt_test_set, &pte), RG_OK);
     cr_assert_eq(rg_trainer_evaluate_train(drop.trainer, &dtr), RG_OK);
-    cr_assert_eq(rg_trainer_evaluate(drop.trainer, test_set, &dte), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(drop.trainer, pt_test_set, &dte), RG_OK);
     double gap_plain = ptr.accuracy - pte.accuracy, gap_drop = dtr.accuracy - dte.accuracy;
     double lgap_plain = pte.loss - ptr.loss, lgap_drop = dte.loss - dtr.loss;
     cr_log_info("no dropout: train %.4f test %.4f (loss %.4f/%.4f); dropout 0.5: train %.4f "
@@ -425,6 +389,6 @@ Test(dropout_train, dropout_narrows_the_train_test_gap_at_the_same_seed)
     cr_assert_lt(lgap_drop, 0.75 * lgap_plain, "loss gap with dropout %.4f, without %.4f",
                  lgap_drop, lgap_plain);
     cr_assert_gt(dte.accuracy, 0.70, "test accuracy with dropout %.4f", dte.accuracy);
-    finish(&plain);
-    finish(&drop);
+    pt_finish(&plain);
+    pt_finish(&drop);
 }

@@ -221,35 +221,12 @@ Test(gaussian_dropout, rate_outside_0_to_1_is_refused_with_the_host_message)
 
 /* ---- training on a Fashion-MNIST subset ---------------------------------- */
 
-static rg_dataset *train_set, *test_set;
 
-static void load_data(void)
-{
-    const char *dir = getenv("REGULA_DATA");
-    if (!dir || !*dir)
-        dir = "/usr/share/datasets/fashion-mnist";
-    cr_assert_eq(rg_dataset_open_idx(dir, "train", &train_set), RG_OK,
-                 "%s (install dataset-fashion-mnist)", rg_error_message());
-    cr_assert_eq(rg_dataset_open_idx(dir, "t10k", &test_set), RG_OK, "%s", rg_error_message());
-    rg_threads_init(2);
-}
 
-static void free_data(void)
-{
-    rg_dataset_destroy(train_set);
-    rg_dataset_destroy(test_set);
-}
 
-TestSuite(gaussian_dropout_train, .init = load_data, .fini = free_data, .timeout = 300);
+TestSuite(gaussian_dropout_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-typedef struct run {
-    rg_model *model;
-    rg_trainer *trainer;
-    rg_train_config cfg;
-    rg_epoch_stats last;
-} run;
-
-static void start(run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
+static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
 {
     memset(r, 0, sizeof *r);
     rg_train_config_defaults(&r->cfg);
@@ -266,24 +243,11 @@ static void start(run *r, const char *model, uint64_t seed, int64_t limit, const
     cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
     cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
     rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, train_set, &r->cfg, &r->trainer), RG_OK, "%s",
+    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
 }
 
-static void train(run *r, int epochs)
-{
-    for (int e = 0; e < epochs; e++)
-        cr_assert_eq(rg_trainer_run_epoch(r->trainer, &r->last), RG_OK, "%s",
-                     rg_error_message());
-}
 
-static void finish(run *r)
-{
-    rg_trainer_destroy(r->trainer);
-    rg_model_destroy(r->model);
-    if (r->cfg.num_regs)
-        rg_plugin_instance_destroy(r->cfg.regs[0]);
-}
 
 /* Same recipe as the dropout test: 1800 images, 2 x 256 hidden units, 20
  * epochs. Gaussian dropout of rate 0.5 (multiplier variance 1) after both
@@ -291,31 +255,31 @@ static void finish(run *r)
  * 0.10-0.12 without, over seeds 1-6. */
 Test(gaussian_dropout_train, gaussian_dropout_narrows_the_train_test_gap_at_the_same_seed)
 {
-    run plain, gd;
+    pt_run plain, gd;
     start(&plain, "mlp:256,256", 1, 2000, NULL);
     start(&gd, "mlp:256,256", 1, 2000, "gaussian_dropout.so:rate=0.5");
     cr_assert_str_eq(rg_trainer_targets(gd.trainer, 0), "after:relu1 after:relu2");
-    train(&plain, 20);
-    train(&gd, 20);
+    pt_train(&plain, 20);
+    pt_train(&gd, 20);
     rg_eval ptr, pte, gtr, gte;
     cr_assert_eq(rg_trainer_evaluate_train(plain.trainer, &ptr), RG_OK);
-    cr_assert_eq(rg_trainer_evaluate(plain.trainer, test_set, &pte), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(plain.trainer, pt_test_set, &pte), RG_OK);
     cr_assert_eq(rg_trainer_evaluate_train(gd.trainer, &gtr), RG_OK);
-    cr_assert_eq(rg_trainer_evaluate(gd.trainer, test_set, &gte), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(gd.trainer, pt_test_set, &gte), RG_OK);
     double gap_plain = ptr.accuracy - pte.accuracy, gap_gd = gtr.accuracy - gte.accuracy;
     cr_log_info("none: train %.4f test %.4f; gaussian_dropout 0.5: train %.4f test %.4f",
                 ptr.accuracy, pte.accuracy, gtr.accuracy, gte.accuracy);
     cr_assert_lt(gap_gd, gap_plain - 0.02, "gap with gaussian dropout %.4f, without %.4f",
                  gap_gd, gap_plain);
     cr_assert_gt(gte.accuracy, 0.70, "test accuracy %.4f", gte.accuracy);
-    finish(&plain);
-    finish(&gd);
+    pt_finish(&plain);
+    pt_finish(&gd);
 }
 
 Test(gaussian_dropout_train, after_relu1_attaches_to_one_site)
 {
-    run r;
+    pt_run r;
     start(&r, "mlp:32,16", 1, 500, "gaussian_dropout.so:after=relu1");
     cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:relu1");
-    finish(&r);
+    pt_finish(&r);
 }

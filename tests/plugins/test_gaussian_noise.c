@@ -159,35 +159,12 @@ Test(gaussian_noise, stddev_outside_0_to_100_is_refused_with_the_host_message)
 
 /* ---- training on a Fashion-MNIST subset ---------------------------------- */
 
-static rg_dataset *train_set, *test_set;
 
-static void load_data(void)
-{
-    const char *dir = getenv("REGULA_DATA");
-    if (!dir || !*dir)
-        dir = "/usr/share/datasets/fashion-mnist";
-    cr_assert_eq(rg_dataset_open_idx(dir, "train", &train_set), RG_OK,
-                 "%s (install dataset-fashion-mnist)", rg_error_message());
-    cr_assert_eq(rg_dataset_open_idx(dir, "t10k", &test_set), RG_OK, "%s", rg_error_message());
-    rg_threads_init(2);
-}
 
-static void free_data(void)
-{
-    rg_dataset_destroy(train_set);
-    rg_dataset_destroy(test_set);
-}
 
-TestSuite(gaussian_noise_train, .init = load_data, .fini = free_data, .timeout = 300);
+TestSuite(gaussian_noise_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-typedef struct run {
-    rg_model *model;
-    rg_trainer *trainer;
-    rg_train_config cfg;
-    rg_epoch_stats last;
-} run;
-
-static void start(run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
+static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
 {
     memset(r, 0, sizeof *r);
     rg_train_config_defaults(&r->cfg);
@@ -204,35 +181,22 @@ static void start(run *r, const char *model, uint64_t seed, int64_t limit, const
     cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
     cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
     rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, train_set, &r->cfg, &r->trainer), RG_OK, "%s",
+    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
 }
 
-static void train(run *r, int epochs)
-{
-    for (int e = 0; e < epochs; e++)
-        cr_assert_eq(rg_trainer_run_epoch(r->trainer, &r->last), RG_OK, "%s",
-                     rg_error_message());
-}
 
-static void finish(run *r)
-{
-    rg_trainer_destroy(r->trainer);
-    rg_model_destroy(r->model);
-    if (r->cfg.num_regs)
-        rg_plugin_instance_destroy(r->cfg.regs[0]);
-}
 
 Test(gaussian_noise_train, trains_to_a_sane_accuracy_with_noise_after_relu1_only)
 {
-    run r;
+    pt_run r;
     start(&r, "mlp:128,64", 1, 2000, "gaussian_noise.so:stddev=0.5,after=relu1");
     cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:relu1");
-    train(&r, 5);
+    pt_train(&r, 5);
     rg_eval te;
-    cr_assert_eq(rg_trainer_evaluate(r.trainer, test_set, &te), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(r.trainer, pt_test_set, &te), RG_OK);
     cr_log_info("gaussian_noise 0.5: test accuracy %.4f", te.accuracy);
     /* chance is 0.10; without noise this recipe reaches ~0.76 */
     cr_assert_gt(te.accuracy, 0.70, "test accuracy %.4f", te.accuracy);
-    finish(&r);
+    pt_finish(&r);
 }

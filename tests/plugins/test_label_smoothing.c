@@ -216,35 +216,12 @@ Test(label_smoothing, epsilon_outside_0_to_1_is_refused_with_the_host_message)
 
 /* ---- training on a Fashion-MNIST subset ---------------------------------- */
 
-static rg_dataset *train_set, *test_set;
 
-static void load_data(void)
-{
-    const char *dir = getenv("REGULA_DATA");
-    if (!dir || !*dir)
-        dir = "/usr/share/datasets/fashion-mnist";
-    cr_assert_eq(rg_dataset_open_idx(dir, "train", &train_set), RG_OK,
-                 "%s (install dataset-fashion-mnist)", rg_error_message());
-    cr_assert_eq(rg_dataset_open_idx(dir, "t10k", &test_set), RG_OK, "%s", rg_error_message());
-    rg_threads_init(2);
-}
 
-static void free_data(void)
-{
-    rg_dataset_destroy(train_set);
-    rg_dataset_destroy(test_set);
-}
 
-TestSuite(label_smoothing_train, .init = load_data, .fini = free_data, .timeout = 300);
+TestSuite(label_smoothing_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-typedef struct run {
-    rg_model *model;
-    rg_trainer *trainer;
-    rg_train_config cfg;
-    rg_epoch_stats last;
-} run;
-
-static void start(run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
+static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
 {
     memset(r, 0, sizeof *r);
     rg_train_config_defaults(&r->cfg);
@@ -261,27 +238,14 @@ static void start(run *r, const char *model, uint64_t seed, int64_t limit, const
     cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
     cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
     rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, train_set, &r->cfg, &r->trainer), RG_OK, "%s",
+    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
 }
 
-static void train(run *r, int epochs)
-{
-    for (int e = 0; e < epochs; e++)
-        cr_assert_eq(rg_trainer_run_epoch(r->trainer, &r->last), RG_OK, "%s",
-                     rg_error_message());
-}
 
-static void finish(run *r)
-{
-    rg_trainer_destroy(r->trainer);
-    rg_model_destroy(r->model);
-    if (r->cfg.num_regs)
-        rg_plugin_instance_destroy(r->cfg.regs[0]);
-}
 
 /* Mean max-softmax probability of the model over a data set, eval mode. */
-static double mean_confidence(run *r, const rg_dataset *ds)
+static double mean_confidence(pt_run *r, const rg_dataset *ds)
 {
     rg_trainer *t = r->trainer;
     int64_t k = r->model->num_classes, b = r->cfg.batch;
@@ -314,22 +278,22 @@ static double mean_confidence(run *r, const rg_dataset *ds)
  * accuracy stays (0.79 / 0.81). */
 Test(label_smoothing_train, smoothing_lowers_confidence_and_keeps_accuracy)
 {
-    run plain, ls;
+    pt_run plain, ls;
     start(&plain, "mlp:256", 1, 2000, NULL);
     start(&ls, "mlp:256", 1, 2000, "label_smoothing.so:epsilon=0.2");
     cr_assert_str_eq(rg_trainer_targets(ls.trainer, 0), "");
-    train(&plain, 20);
-    train(&ls, 20);
+    pt_train(&plain, 20);
+    pt_train(&ls, 20);
     rg_eval pte, lte;
-    cr_assert_eq(rg_trainer_evaluate(plain.trainer, test_set, &pte), RG_OK);
-    cr_assert_eq(rg_trainer_evaluate(ls.trainer, test_set, &lte), RG_OK);
-    double cp = mean_confidence(&plain, test_set), cl = mean_confidence(&ls, test_set);
+    cr_assert_eq(rg_trainer_evaluate(plain.trainer, pt_test_set, &pte), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(ls.trainer, pt_test_set, &lte), RG_OK);
+    double cp = mean_confidence(&plain, pt_test_set), cl = mean_confidence(&ls, pt_test_set);
     cr_log_info("test confidence: none %.4f, eps 0.2 %.4f; accuracy %.4f / %.4f", cp, cl,
                 pte.accuracy, lte.accuracy);
     cr_assert_lt(cl, cp - 0.1, "mean confidence with smoothing %.4f, without %.4f", cl, cp);
     cr_assert_gt(lte.accuracy, 0.70, "test accuracy with smoothing %.4f", lte.accuracy);
-    finish(&plain);
-    finish(&ls);
+    pt_finish(&plain);
+    pt_finish(&ls);
 }
 
 Test(label_smoothing_train, after_is_refused_because_there_is_no_activation_hook)
@@ -347,7 +311,7 @@ Test(label_smoothing_train, after_is_refused_because_there_is_no_activation_hook
     rg_model *m = NULL;
     cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_OK);
     rg_trainer *t = NULL;
-    cr_assert_eq(rg_trainer_create(m, train_set, &cfg, &t), RG_ERR_INVALID);
+    cr_assert_eq(rg_trainer_create(m, pt_train_set, &cfg, &t), RG_ERR_INVALID);
     cr_assert_str_eq(rg_error_message(), "label_smoothing: after= selects activation sites, "
                                          "but this plugin has no activation hooks (use layers=)");
     rg_model_destroy(m);

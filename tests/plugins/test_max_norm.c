@@ -19,40 +19,17 @@
 
 /* ---- training on Fashion-MNIST subsets, as tests/e2e/test_train.c ----
  * Data: Debian's dataset-fashion-mnist or $REGULA_DATA. */
-static rg_dataset *train_set, *test_set;
 
-static void load_data(void)
-{
-    const char *dir = getenv("REGULA_DATA");
-    if (!dir || !*dir)
-        dir = "/usr/share/datasets/fashion-mnist";
-    cr_assert_eq(rg_dataset_open_idx(dir, "train", &train_set), RG_OK,
-                 "%s (install dataset-fashion-mnist)", rg_error_message());
-    cr_assert_eq(rg_dataset_open_idx(dir, "t10k", &test_set), RG_OK, "%s", rg_error_message());
-    rg_threads_init(2);
-}
 
-static void free_data(void)
-{
-    rg_dataset_destroy(train_set);
-    rg_dataset_destroy(test_set);
-}
 
 static void two_threads(void)
 {
     rg_threads_init(2);
 }
 
-typedef struct run {
-    rg_model *model;
-    rg_trainer *trainer;
-    rg_train_config cfg;
-    rg_epoch_stats last;
-} run;
-
 /* mlp:64 on the first 3000 training images; spec NULL trains without a
  * regularizer. Same seed, same initial weights and batches. */
-static void start(run *r, uint64_t seed, const char *spec)
+static void start(pt_run *r, uint64_t seed, const char *spec)
 {
     memset(r, 0, sizeof *r);
     rg_train_config_defaults(&r->cfg);
@@ -66,24 +43,11 @@ static void start(run *r, uint64_t seed, const char *spec)
     cr_assert_eq(rg_model_spec_parse("mlp:64", &ms), RG_OK);
     cr_assert_eq(rg_model_create(&ms, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
     rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, train_set, &r->cfg, &r->trainer), RG_OK, "%s",
+    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
 }
 
-static void train(run *r, int epochs)
-{
-    for (int e = 0; e < epochs; e++)
-        cr_assert_eq(rg_trainer_run_epoch(r->trainer, &r->last), RG_OK, "%s",
-                     rg_error_message());
-}
 
-static void finish(run *r)
-{
-    rg_trainer_destroy(r->trainer);
-    rg_model_destroy(r->model);
-    if (r->cfg.num_regs)
-        rg_plugin_instance_destroy(r->cfg.regs[0]);
-}
 
 /* A weight regularizer acts in training only: after training with it, a
  * trainer without any regularizer on the same model and split (same seed)
@@ -91,15 +55,15 @@ static void finish(run *r)
  * numbers never include the regularizer. */
 static void eval_ignores_the_regularizer(const char *spec)
 {
-    run reg;
+    pt_run reg;
     start(&reg, 11, spec);
-    train(&reg, 1);
+    pt_train(&reg, 1);
     rg_train_config cfg;
     rg_train_config_defaults(&cfg);
     cfg.seed = 11;
     cfg.train_limit = 3000;
     rg_trainer *bare = NULL;
-    cr_assert_eq(rg_trainer_create(reg.model, train_set, &cfg, &bare), RG_OK, "%s",
+    cr_assert_eq(rg_trainer_create(reg.model, pt_train_set, &cfg, &bare), RG_OK, "%s",
                  rg_error_message());
     rg_eval with, without;
     cr_assert_eq(rg_trainer_evaluate_val(bare, &without), RG_OK);
@@ -107,18 +71,18 @@ static void eval_ignores_the_regularizer(const char *spec)
               "val loss %.17g during training, %.17g without the regularizer",
               reg.last.val_loss, without.loss);
     cr_assert(memcmp(&reg.last.val_accuracy, &without.accuracy, sizeof(double)) == 0);
-    cr_assert_eq(rg_trainer_evaluate(reg.trainer, test_set, &with), RG_OK);
-    cr_assert_eq(rg_trainer_evaluate(bare, test_set, &without), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(reg.trainer, pt_test_set, &with), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(bare, pt_test_set, &without), RG_OK);
     cr_assert(memcmp(&with, &without, sizeof with) == 0, "test loss %.17g vs %.17g",
               with.loss, without.loss);
     /* and the regularized model still learned something (chance is 0.10) */
     cr_assert_gt(with.accuracy, 0.4, "test accuracy %.4f", with.accuracy);
     rg_trainer_destroy(bare);
-    finish(&reg);
+    pt_finish(&reg);
 }
 
 TestSuite(max_norm, .init = two_threads);
-TestSuite(max_norm_train, .init = load_data, .fini = free_data, .timeout = 300);
+TestSuite(max_norm_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
 static void project(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape,
                     uint32_t kind)
@@ -291,18 +255,18 @@ static double largest_unit_norm(const rg_model *m)
 
 Test(max_norm_train, every_unit_stays_within_the_norm_through_training)
 {
-    run plain, reg;
+    pt_run plain, reg;
     start(&plain, 24, NULL);
     start(&reg, 24, "max_norm:max_value=0.5");
-    train(&plain, 2);
-    train(&reg, 2);
+    pt_train(&plain, 2);
+    pt_train(&reg, 2);
     double a = largest_unit_norm(plain.model), b = largest_unit_norm(reg.model);
     cr_log_info("max_norm max_value=0.5: largest unit norm %.6f vs %.4f without, val acc %.4f "
                 "vs %.4f", b, a, reg.last.val_accuracy, plain.last.val_accuracy);
     cr_assert_gt(a, 0.5, "the constraint must bind for the test to mean anything");
     cr_assert_leq(b, 0.5 + 1e-5, "a unit has norm %.9g", b);
-    finish(&plain);
-    finish(&reg);
+    pt_finish(&plain);
+    pt_finish(&reg);
 }
 
 Test(max_norm_train, eval_metrics_do_not_include_the_regularizer)
