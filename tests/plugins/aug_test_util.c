@@ -13,12 +13,6 @@
 #include "threads.h"
 #include "train/train.h"
 
-float *pt_floats(int64_t n)
-{
-    float *p = rg_alloc_floats((size_t)n);
-    cr_assert_not_null(p);
-    return p;
-}
 
 /* One apply() on an n x c x h x w batch with k classes, stream keyed on
  * (seed, step) at the first augmenter site, as the trainer calls it. */

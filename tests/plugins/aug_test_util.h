@@ -8,7 +8,6 @@
 
 #include "plugin_test_util.h"
 
-float *pt_floats(int64_t n);
 void pt_aug_run(rg_plugin_instance *pi, float *x, float *lab, int64_t n, int64_t c, int64_t h,
                 int64_t w, int64_t k, uint64_t seed, uint64_t step);
 float *pt_one_hot(int64_t n, int64_t k);

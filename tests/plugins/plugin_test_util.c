@@ -196,3 +196,28 @@ void pt_finish(pt_run *r)
     if (r->cfg.num_regs)
         rg_plugin_instance_destroy(r->cfg.regs[0]);
 }
+
+float *pt_floats(int64_t n)
+{
+    float *p = rg_alloc_floats((size_t)n);
+    cr_assert_not_null(p);
+    return p;
+}
+
+void pt_start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *spec)
+{
+    memset(r, 0, sizeof *r);
+    rg_train_config_defaults(&r->cfg);
+    r->cfg.seed = seed;
+    r->cfg.train_limit = limit;
+    if (spec) {
+        r->cfg.regs[0] = pt_load(spec, RG_PLUGIN_REGULARIZER);
+        r->cfg.num_regs = 1;
+    }
+    rg_model_spec ms;
+    cr_assert_eq(rg_model_spec_parse(model, &ms), RG_OK);
+    cr_assert_eq(rg_model_create(&ms, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
+    rg_model_init_params(r->model, seed);
+    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
+                 rg_error_message());
+}

@@ -62,10 +62,17 @@ typedef struct pt_run {
     rg_epoch_stats last;
 } pt_run;
 
+/* A fresh model (flat 784-pixel input, 10 classes) from `model`, trained on
+ * the first `limit` training images with the regularizer "name:params"
+ * (NULL: none); same seed, same initial weights and batches. */
+void pt_start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *spec);
 /* `epochs` epochs, failing the test on an error. */
 void pt_train(pt_run *r, int epochs);
 /* Frees the trainer, model and the first regularizer (if any). */
 void pt_finish(pt_run *r);
+
+/* n aligned floats, failing the test if there is no memory. */
+float *pt_floats(int64_t n);
 
 /* Fills x with values from a seeded stream, uniform in [lo, hi). */
 void pt_fill(float *x, int64_t n, uint64_t seed, float lo, float hi);

@@ -19,12 +19,6 @@
 
 #define R RG_PLUGIN_REGULARIZER
 
-static float *floats(int64_t n)
-{
-    float *p = rg_alloc_floats((size_t)n);
-    cr_assert_not_null(p);
-    return p;
-}
 
 static void init_threads(void)
 {
@@ -108,7 +102,7 @@ Test(activity_l1l2, gradient_matches_finite_differences_of_the_penalty)
 {
     rg_plugin_instance *pi = pt_load("activity_l1l2:l1=0.03,l2=0.2", R);
     int64_t n = 8, f = 50;
-    float *a = floats(n * f), *g = floats(n * f), *tmp = floats(n * f);
+    float *a = pt_floats(n * f), *g = pt_floats(n * f), *tmp = pt_floats(n * f);
     pt_fill(a, n * f, 3, -2.0f, 2.0f);
     pt_site s;
     pt_site_init(&s, pi, 1, n, f);
@@ -146,7 +140,7 @@ Test(activity_l1l2, large_penalty_matches_the_hand_sum_on_any_thread_count)
 {
     rg_plugin_instance *pi = pt_load("activity_l1l2:l1=1e-3,l2=1e-2", R);
     int64_t n = 128, f = 1000, total = n * f;
-    float *a = floats(total), *tmp = floats(total);
+    float *a = pt_floats(total), *tmp = pt_floats(total);
     pt_fill(a, total, 8, -1.0f, 3.0f);
     double sa = 0.0, sq = 0.0;
     for (int64_t i = 0; i < total; i++) {
@@ -203,33 +197,13 @@ Test(activity_l1l2, strengths_outside_0_to_1_are_refused_with_the_host_message)
 
 TestSuite(activity_l1l2_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
-{
-    memset(r, 0, sizeof *r);
-    rg_train_config_defaults(&r->cfg);
-    r->cfg.seed = seed;
-    r->cfg.train_limit = limit;
-    if (reg) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", REGULA_TEST_PLUGINS, reg);
-        cr_assert_eq(rg_plugin_instance_create(path, R, NULL, &r->cfg.regs[0]), RG_OK, "%s",
-                     rg_error_message());
-        r->cfg.num_regs = 1;
-    }
-    rg_model_spec spec;
-    cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
-    rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
-                 rg_error_message());
-}
 
 
 
 Test(activity_l1l2_train, after_relu1_attaches_to_one_site_and_reports_a_penalty)
 {
     pt_run r;
-    start(&r, "mlp:128,64", 1, 2000, "activity_l1l2.so:l2=1e-4,after=relu1");
+    pt_start(&r, "mlp:128,64", 1, 2000, "activity_l1l2:l2=1e-4,after=relu1");
     cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:relu1");
     pt_train(&r, 3);
     cr_assert_gt(r.last.train_penalty, 0.0);
@@ -246,8 +220,8 @@ Test(activity_l1l2_train, after_relu1_attaches_to_one_site_and_reports_a_penalty
 Test(activity_l1l2_train, a_strong_l2_shrinks_the_penalized_activations)
 {
     pt_run weak, strong;
-    start(&weak, "mlp:128", 1, 2000, "activity_l1l2.so:l1=0,l2=1e-6");
-    start(&strong, "mlp:128", 1, 2000, "activity_l1l2.so:l1=0,l2=1e-3");
+    pt_start(&weak, "mlp:128", 1, 2000, "activity_l1l2:l1=0,l2=1e-6");
+    pt_start(&strong, "mlp:128", 1, 2000, "activity_l1l2:l1=0,l2=1e-3");
     pt_train(&weak, 5);
     pt_train(&strong, 5);
     double sq_weak = weak.last.train_penalty / 1e-6, sq_strong = strong.last.train_penalty / 1e-3;

@@ -24,18 +24,12 @@ static void init_threads(void)
 
 TestSuite(dropout, .init = init_threads);
 
-static float *floats(int64_t n)
-{
-    float *p = rg_alloc_floats((size_t)n);
-    cr_assert_not_null(p);
-    return p;
-}
 
 Test(dropout, eval_mode_is_the_identity_bitwise)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0.5", R);
     int64_t n = 16, f = 300;
-    float *x = floats(n * f), *y = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f);
     pt_fill(x, n * f, 1, -2.0f, 2.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
     pt_site s;
@@ -58,7 +52,7 @@ Test(dropout, training_outputs_are_zero_or_x_over_keep_exactly)
     for (int c = 0; c < 2; c++) {
         rg_plugin_instance *pi = pt_load(specs[c], R);
         int64_t n = 32, f = 257;
-        float *x = floats(n * f), *y = floats(n * f);
+        float *x = pt_floats(n * f), *y = pt_floats(n * f);
         pt_fill(x, n * f, 2, 0.1f, 3.0f); /* nonzero, so a kept element is never 0 */
         memcpy(y, x, (size_t)(n * f) * sizeof(float));
         pt_site s;
@@ -83,7 +77,7 @@ Test(dropout, kept_elements_at_rate_0_3_are_x_over_0_7_to_one_ulp)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0.3", R);
     int64_t n = 8, f = 500;
-    float *x = floats(n * f), *y = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f);
     pt_fill(x, n * f, 4, 0.1f, 3.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
     pt_site s;
@@ -106,7 +100,7 @@ Test(dropout, kept_fraction_over_100k_elements_is_within_4_sigma_of_1_minus_p)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0.3", R);
     int64_t n = 100, f = 1000, total = n * f;
-    float *x = floats(total);
+    float *x = pt_floats(total);
     for (int64_t i = 0; i < total; i++)
         x[i] = 1.0f;
     pt_site s;
@@ -127,7 +121,7 @@ Test(dropout, backward_multiplies_by_the_forward_mask_over_keep)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0.5", R);
     int64_t n = 20, f = 333;
-    float *x = floats(n * f), *g = floats(n * f), *g0 = floats(n * f);
+    float *x = pt_floats(n * f), *g = pt_floats(n * f), *g0 = pt_floats(n * f);
     pt_fill(x, n * f, 6, 0.1f, 2.0f);
     pt_fill(g0, n * f, 7, -1.0f, 1.0f);
     memcpy(g, g0, (size_t)(n * f) * sizeof(float));
@@ -164,7 +158,7 @@ Test(dropout, same_stream_gives_the_same_mask_another_step_or_seed_a_different_o
 {
     rg_plugin_instance *pi = pt_load("dropout", R);
     int64_t n = 8, f = 128, bytes = n * f * (int64_t)sizeof(float);
-    float *a = floats(n * f), *b = floats(n * f), *c = floats(n * f), *d = floats(n * f);
+    float *a = pt_floats(n * f), *b = pt_floats(n * f), *c = pt_floats(n * f), *d = pt_floats(n * f);
     mask_of(pi, 21, 0, a, n, f);
     mask_of(pi, 21, 0, b, n, f);
     mask_of(pi, 21, 1, c, n, f);
@@ -183,7 +177,7 @@ Test(dropout, mask_does_not_depend_on_the_thread_count)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0.4", R);
     int64_t n = 128, f = 1000; /* many blocks, so two threads really split the work */
-    float *a = floats(n * f), *b = floats(n * f);
+    float *a = pt_floats(n * f), *b = pt_floats(n * f);
     rg_threads_init(1);
     mask_of(pi, 5, 3, a, n, f);
     rg_threads_init(2);
@@ -198,7 +192,7 @@ Test(dropout, rate_zero_is_the_identity_in_training_forward_and_backward)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0", R);
     int64_t n = 10, f = 99;
-    float *x = floats(n * f), *y = floats(n * f), *g = floats(n * f), *g0 = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f), *g = pt_floats(n * f), *g0 = pt_floats(n * f);
     pt_fill(x, n * f, 8, -3.0f, 3.0f);
     pt_fill(g0, n * f, 9, -1.0f, 1.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
@@ -233,7 +227,7 @@ Test(dropout, backward_matches_finite_differences_of_the_forward)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0.3", R);
     int64_t n = 6, f = 40;
-    float *x = floats(n * f), *r = floats(n * f), *g = floats(n * f), *tmp = floats(n * f);
+    float *x = pt_floats(n * f), *r = pt_floats(n * f), *g = pt_floats(n * f), *tmp = pt_floats(n * f);
     pt_fill(x, n * f, 31, -2.0f, 2.0f);
     pt_fill(r, n * f, 32, -1.0f, 1.0f);
     pt_site s;
@@ -267,7 +261,7 @@ Test(dropout, a_4d_activation_is_masked_elementwise_like_its_flat_view)
 {
     rg_plugin_instance *pi = pt_load("dropout:rate=0.5", R);
     int64_t shape4[4] = {2, 3, 4, 5}, numel = 120;
-    float *x = floats(numel), *y4 = floats(numel), *y2 = floats(numel);
+    float *x = pt_floats(numel), *y4 = pt_floats(numel), *y2 = pt_floats(numel);
     pt_fill(x, numel, 41, 0.5f, 1.5f);
     memcpy(y4, x, (size_t)numel * sizeof(float));
     memcpy(y2, x, (size_t)numel * sizeof(float));
@@ -329,34 +323,14 @@ Test(dropout, rate_outside_0_to_1_is_refused_with_the_host_message)
 
 TestSuite(dropout_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
-{
-    memset(r, 0, sizeof *r);
-    rg_train_config_defaults(&r->cfg);
-    r->cfg.seed = seed;
-    r->cfg.train_limit = limit;
-    if (reg) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", REGULA_TEST_PLUGINS, reg);
-        cr_assert_eq(rg_plugin_instance_create(path, R, NULL, &r->cfg.regs[0]), RG_OK, "%s",
-                     rg_error_message());
-        r->cfg.num_regs = 1;
-    }
-    rg_model_spec spec;
-    cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
-    rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
-                 rg_error_message());
-}
 
 
 
 Test(dropout_train, attaches_after_every_hidden_relu_or_only_where_after_selects)
 {
     pt_run all, one;
-    start(&all, "mlp:32,16", 1, 500, "dropout.so");
-    start(&one, "mlp:32,16", 1, 500, "dropout.so:after=relu1");
+    pt_start(&all, "mlp:32,16", 1, 500, "dropout");
+    pt_start(&one, "mlp:32,16", 1, 500, "dropout:after=relu1");
     cr_assert_str_eq(rg_trainer_targets(all.trainer, 0), "after:relu1 after:relu2");
     cr_assert_str_eq(rg_trainer_targets(one.trainer, 0), "after:relu1");
     pt_finish(&all);
@@ -370,8 +344,8 @@ Test(dropout_train, attaches_after_every_hidden_relu_or_only_where_after_selects
 Test(dropout_train, dropout_narrows_the_train_test_gap_at_the_same_seed)
 {
     pt_run plain, drop;
-    start(&plain, "mlp:256,256", 1, 2000, NULL);
-    start(&drop, "mlp:256,256", 1, 2000, "dropout.so:rate=0.5");
+    pt_start(&plain, "mlp:256,256", 1, 2000, NULL);
+    pt_start(&drop, "mlp:256,256", 1, 2000, "dropout:rate=0.5");
     pt_train(&plain, 20);
     pt_train(&drop, 20);
     rg_eval ptr, pte, dtr, dte;

@@ -26,25 +26,6 @@ static void two_threads(void)
     rg_threads_init(2);
 }
 
-/* mlp:64 on the first 3000 training images; spec NULL trains without a
- * regularizer. Same seed, same initial weights and batches. */
-static void start(pt_run *r, uint64_t seed, const char *spec)
-{
-    memset(r, 0, sizeof *r);
-    rg_train_config_defaults(&r->cfg);
-    r->cfg.seed = seed;
-    r->cfg.train_limit = 3000;
-    if (spec) {
-        r->cfg.regs[0] = pt_load(spec, RG_PLUGIN_REGULARIZER);
-        r->cfg.num_regs = 1;
-    }
-    rg_model_spec ms;
-    cr_assert_eq(rg_model_spec_parse("mlp:64", &ms), RG_OK);
-    cr_assert_eq(rg_model_create(&ms, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
-    rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
-                 rg_error_message());
-}
 
 
 
@@ -55,7 +36,7 @@ static void start(pt_run *r, uint64_t seed, const char *spec)
 static void eval_ignores_the_regularizer(const char *spec)
 {
     pt_run reg;
-    start(&reg, 11, spec);
+    pt_start(&reg, "mlp:64", 11, 3000, spec);
     pt_train(&reg, 1);
     rg_train_config cfg;
     rg_train_config_defaults(&cfg);
@@ -205,8 +186,8 @@ static double l1l2_of(const rg_model *m, double l1, double l2)
 Test(elastic_net_train, training_with_it_lowers_its_penalty)
 {
     pt_run plain, reg;
-    start(&plain, 22, NULL);
-    start(&reg, 22, "elastic_net:l1=1e-3,l2=1e-2");
+    pt_start(&plain, "mlp:64", 22, 3000, NULL);
+    pt_start(&reg, "mlp:64", 22, 3000, "elastic_net:l1=1e-3,l2=1e-2");
     pt_train(&plain, 2);
     pt_train(&reg, 2);
     double a = l1l2_of(plain.model, 1e-3, 1e-2), b = l1l2_of(reg.model, 1e-3, 1e-2);

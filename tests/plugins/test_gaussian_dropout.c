@@ -18,12 +18,6 @@
 
 #define R RG_PLUGIN_REGULARIZER
 
-static float *floats(int64_t n)
-{
-    float *p = rg_alloc_floats((size_t)n);
-    cr_assert_not_null(p);
-    return p;
-}
 
 static void init_threads(void)
 {
@@ -36,7 +30,7 @@ Test(gaussian_dropout, eval_mode_is_the_identity_bitwise)
 {
     rg_plugin_instance *pi = pt_load("gaussian_dropout:rate=0.5", R);
     int64_t n = 16, f = 300;
-    float *x = floats(n * f), *y = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f);
     pt_fill(x, n * f, 1, -2.0f, 2.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
     pt_site s;
@@ -56,7 +50,7 @@ static void check_multiplier_moments(const char *spec, double rate)
 {
     rg_plugin_instance *pi = pt_load(spec, R);
     int64_t n = 100, f = 1000, total = n * f;
-    float *y = floats(total);
+    float *y = pt_floats(total);
     for (int64_t i = 0; i < total; i++)
         y[i] = 1.0f;
     pt_site s;
@@ -89,7 +83,7 @@ Test(gaussian_dropout, backward_multiplies_by_the_forward_multipliers)
 {
     rg_plugin_instance *pi = pt_load("gaussian_dropout:rate=0.3", R);
     int64_t n = 12, f = 345;
-    float *x = floats(n * f), *y = floats(n * f), *g = floats(n * f), *g0 = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f), *g = pt_floats(n * f), *g0 = pt_floats(n * f);
     pt_fill(x, n * f, 4, 0.5f, 2.0f);
     pt_fill(g0, n * f, 5, -1.0f, 1.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
@@ -127,7 +121,7 @@ Test(gaussian_dropout, backward_matches_finite_differences_of_the_forward)
 {
     rg_plugin_instance *pi = pt_load("gaussian_dropout:rate=0.5", R);
     int64_t n = 6, f = 40;
-    float *x = floats(n * f), *r = floats(n * f), *g = floats(n * f), *tmp = floats(n * f);
+    float *x = pt_floats(n * f), *r = pt_floats(n * f), *g = pt_floats(n * f), *tmp = pt_floats(n * f);
     pt_fill(x, n * f, 31, -2.0f, 2.0f);
     pt_fill(r, n * f, 32, -1.0f, 1.0f);
     pt_site s;
@@ -174,7 +168,7 @@ Test(gaussian_dropout, same_stream_same_noise_other_step_other_noise_any_thread_
     rg_plugin_instance *pi = pt_load("gaussian_dropout", R);
     int64_t n = 128, f = 500;
     size_t bytes = (size_t)(n * f) * sizeof(float);
-    float *a = floats(n * f), *b = floats(n * f), *c = floats(n * f);
+    float *a = pt_floats(n * f), *b = pt_floats(n * f), *c = pt_floats(n * f);
     rg_threads_init(1);
     mult_of(pi, 3, 0, a, n, f);
     rg_threads_init(2);
@@ -192,7 +186,7 @@ Test(gaussian_dropout, rate_zero_is_the_identity_in_training_forward_and_backwar
 {
     rg_plugin_instance *pi = pt_load("gaussian_dropout:rate=0", R);
     int64_t n = 4, f = 50;
-    float *x = floats(n * f), *y = floats(n * f), *g = floats(n * f), *g0 = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f), *g = pt_floats(n * f), *g0 = pt_floats(n * f);
     pt_fill(x, n * f, 6, -1.0f, 1.0f);
     pt_fill(g0, n * f, 7, -1.0f, 1.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
@@ -226,26 +220,6 @@ Test(gaussian_dropout, rate_outside_0_to_1_is_refused_with_the_host_message)
 
 TestSuite(gaussian_dropout_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
-{
-    memset(r, 0, sizeof *r);
-    rg_train_config_defaults(&r->cfg);
-    r->cfg.seed = seed;
-    r->cfg.train_limit = limit;
-    if (reg) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", REGULA_TEST_PLUGINS, reg);
-        cr_assert_eq(rg_plugin_instance_create(path, R, NULL, &r->cfg.regs[0]), RG_OK, "%s",
-                     rg_error_message());
-        r->cfg.num_regs = 1;
-    }
-    rg_model_spec spec;
-    cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
-    rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
-                 rg_error_message());
-}
 
 
 
@@ -256,8 +230,8 @@ static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, co
 Test(gaussian_dropout_train, gaussian_dropout_narrows_the_train_test_gap_at_the_same_seed)
 {
     pt_run plain, gd;
-    start(&plain, "mlp:256,256", 1, 2000, NULL);
-    start(&gd, "mlp:256,256", 1, 2000, "gaussian_dropout.so:rate=0.5");
+    pt_start(&plain, "mlp:256,256", 1, 2000, NULL);
+    pt_start(&gd, "mlp:256,256", 1, 2000, "gaussian_dropout:rate=0.5");
     cr_assert_str_eq(rg_trainer_targets(gd.trainer, 0), "after:relu1 after:relu2");
     pt_train(&plain, 20);
     pt_train(&gd, 20);
@@ -279,7 +253,7 @@ Test(gaussian_dropout_train, gaussian_dropout_narrows_the_train_test_gap_at_the_
 Test(gaussian_dropout_train, after_relu1_attaches_to_one_site)
 {
     pt_run r;
-    start(&r, "mlp:32,16", 1, 500, "gaussian_dropout.so:after=relu1");
+    pt_start(&r, "mlp:32,16", 1, 500, "gaussian_dropout:after=relu1");
     cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:relu1");
     pt_finish(&r);
 }

@@ -17,12 +17,6 @@
 
 #define R RG_PLUGIN_REGULARIZER
 
-static float *floats(int64_t n)
-{
-    float *p = rg_alloc_floats((size_t)n);
-    cr_assert_not_null(p);
-    return p;
-}
 
 static void init_threads(void)
 {
@@ -35,7 +29,7 @@ Test(gaussian_noise, eval_mode_is_the_identity_bitwise)
 {
     rg_plugin_instance *pi = pt_load("gaussian_noise:stddev=0.5", R);
     int64_t n = 16, f = 300;
-    float *x = floats(n * f), *y = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f);
     pt_fill(x, n * f, 1, -2.0f, 2.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
     pt_site s;
@@ -56,7 +50,7 @@ Test(gaussian_noise, training_noise_has_mean_0_and_stddev_sigma)
     rg_plugin_instance *pi = pt_load("gaussian_noise:stddev=0.5", R);
     const double sigma = 0.5;
     int64_t n = 100, f = 1000, total = n * f;
-    float *x = floats(total), *y = floats(total);
+    float *x = pt_floats(total), *y = pt_floats(total);
     pt_fill(x, total, 2, -1.0f, 1.0f);
     memcpy(y, x, (size_t)total * sizeof(float));
     pt_site s;
@@ -86,7 +80,7 @@ Test(gaussian_noise, backward_is_the_identity)
 {
     rg_plugin_instance *pi = pt_load("gaussian_noise:stddev=1", R);
     int64_t n = 8, f = 77;
-    float *x = floats(n * f), *g = floats(n * f), *g0 = floats(n * f);
+    float *x = pt_floats(n * f), *g = pt_floats(n * f), *g0 = pt_floats(n * f);
     pt_fill(x, n * f, 4, -1.0f, 1.0f);
     pt_fill(g0, n * f, 5, -1.0f, 1.0f);
     memcpy(g, g0, (size_t)(n * f) * sizeof(float));
@@ -118,7 +112,7 @@ Test(gaussian_noise, same_stream_same_noise_other_step_other_noise_any_thread_co
     rg_plugin_instance *pi = pt_load("gaussian_noise", R);
     int64_t n = 128, f = 500;
     size_t bytes = (size_t)(n * f) * sizeof(float);
-    float *a = floats(n * f), *b = floats(n * f), *c = floats(n * f);
+    float *a = pt_floats(n * f), *b = pt_floats(n * f), *c = pt_floats(n * f);
     rg_threads_init(1);
     noise_of(pi, 3, 0, a, n, f);
     rg_threads_init(2);
@@ -136,7 +130,7 @@ Test(gaussian_noise, stddev_zero_is_the_identity_in_training)
 {
     rg_plugin_instance *pi = pt_load("gaussian_noise:stddev=0", R);
     int64_t n = 4, f = 50;
-    float *x = floats(n * f), *y = floats(n * f);
+    float *x = pt_floats(n * f), *y = pt_floats(n * f);
     pt_fill(x, n * f, 6, -1.0f, 1.0f);
     memcpy(y, x, (size_t)(n * f) * sizeof(float));
     pt_site s;
@@ -164,33 +158,13 @@ Test(gaussian_noise, stddev_outside_0_to_100_is_refused_with_the_host_message)
 
 TestSuite(gaussian_noise_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
-{
-    memset(r, 0, sizeof *r);
-    rg_train_config_defaults(&r->cfg);
-    r->cfg.seed = seed;
-    r->cfg.train_limit = limit;
-    if (reg) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", REGULA_TEST_PLUGINS, reg);
-        cr_assert_eq(rg_plugin_instance_create(path, R, NULL, &r->cfg.regs[0]), RG_OK, "%s",
-                     rg_error_message());
-        r->cfg.num_regs = 1;
-    }
-    rg_model_spec spec;
-    cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
-    rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
-                 rg_error_message());
-}
 
 
 
 Test(gaussian_noise_train, trains_to_a_sane_accuracy_with_noise_after_relu1_only)
 {
     pt_run r;
-    start(&r, "mlp:128,64", 1, 2000, "gaussian_noise.so:stddev=0.5,after=relu1");
+    pt_start(&r, "mlp:128,64", 1, 2000, "gaussian_noise:stddev=0.5,after=relu1");
     cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:relu1");
     pt_train(&r, 5);
     rg_eval te;

@@ -28,25 +28,6 @@ static void two_threads(void)
     rg_threads_init(2);
 }
 
-/* mlp:64 on the first 3000 training images; spec NULL trains without a
- * regularizer. Same seed, same initial weights and batches. */
-static void start(pt_run *r, uint64_t seed, const char *spec)
-{
-    memset(r, 0, sizeof *r);
-    rg_train_config_defaults(&r->cfg);
-    r->cfg.seed = seed;
-    r->cfg.train_limit = 3000;
-    if (spec) {
-        r->cfg.regs[0] = pt_load(spec, RG_PLUGIN_REGULARIZER);
-        r->cfg.num_regs = 1;
-    }
-    rg_model_spec ms;
-    cr_assert_eq(rg_model_spec_parse("mlp:64", &ms), RG_OK);
-    cr_assert_eq(rg_model_create(&ms, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
-    rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
-                 rg_error_message());
-}
 
 
 
@@ -57,7 +38,7 @@ static void start(pt_run *r, uint64_t seed, const char *spec)
 static void eval_ignores_the_regularizer(const char *spec)
 {
     pt_run reg;
-    start(&reg, 11, spec);
+    pt_start(&reg, "mlp:64", 11, 3000, spec);
     pt_train(&reg, 1);
     rg_train_config cfg;
     rg_train_config_defaults(&cfg);
@@ -244,7 +225,7 @@ Test(l1, declares_determinism_and_a_nonnegative_penalty)
 Test(l1_train, proximal_l1_makes_many_weights_exactly_zero)
 {
     pt_run r;
-    start(&r, 21, "l1:lambda=3e-2,proximal=true");
+    pt_start(&r, "mlp:64", 21, 3000, "l1:lambda=3e-2,proximal=true");
     pt_train(&r, 2);
     double sparsity = rg_trainer_sparsity(r.trainer, 0);
     cr_log_info("l1 proximal lambda=3e-2: sparsity %.4f, penalty %.4g, val acc %.4f", sparsity,
@@ -257,7 +238,7 @@ Test(l1_train, proximal_l1_makes_many_weights_exactly_zero)
 Test(l1_train, subgradient_l1_leaves_almost_no_exact_zeros)
 {
     pt_run r;
-    start(&r, 21, "l1:lambda=3e-2");
+    pt_start(&r, "mlp:64", 21, 3000, "l1:lambda=3e-2");
     pt_train(&r, 2);
     double sparsity = rg_trainer_sparsity(r.trainer, 0);
     cr_log_info("l1 subgradient lambda=3e-2: sparsity %.4f, val acc %.4f", sparsity,

@@ -221,26 +221,6 @@ Test(label_smoothing, epsilon_outside_0_to_1_is_refused_with_the_host_message)
 
 TestSuite(label_smoothing_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-static void start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const char *reg)
-{
-    memset(r, 0, sizeof *r);
-    rg_train_config_defaults(&r->cfg);
-    r->cfg.seed = seed;
-    r->cfg.train_limit = limit;
-    if (reg) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", REGULA_TEST_PLUGINS, reg);
-        cr_assert_eq(rg_plugin_instance_create(path, R, NULL, &r->cfg.regs[0]), RG_OK, "%s",
-                     rg_error_message());
-        r->cfg.num_regs = 1;
-    }
-    rg_model_spec spec;
-    cr_assert_eq(rg_model_spec_parse(model, &spec), RG_OK);
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
-    rg_model_init_params(r->model, seed);
-    cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
-                 rg_error_message());
-}
 
 
 
@@ -279,8 +259,8 @@ static double mean_confidence(pt_run *r, const rg_dataset *ds)
 Test(label_smoothing_train, smoothing_lowers_confidence_and_keeps_accuracy)
 {
     pt_run plain, ls;
-    start(&plain, "mlp:256", 1, 2000, NULL);
-    start(&ls, "mlp:256", 1, 2000, "label_smoothing.so:epsilon=0.2");
+    pt_start(&plain, "mlp:256", 1, 2000, NULL);
+    pt_start(&ls, "mlp:256", 1, 2000, "label_smoothing:epsilon=0.2");
     cr_assert_str_eq(rg_trainer_targets(ls.trainer, 0), "");
     pt_train(&plain, 20);
     pt_train(&ls, 20);
