@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "regula/regula.h" /* rg_free is exported: it frees what the API hands out too */
+
 #define RG_ALIGN 64
 
 void *rg_alloc(size_t bytes);

@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "regula/plugin.h"
+#include "threads.h"
 
 const char *rg_version(void)
 {
@@ -25,4 +26,9 @@ const char *rg_last_error(void)
 const char *rg_status_string(rg_status status)
 {
     return rg_status_name(status);
+}
+
+const char *rg_blas_kind(void)
+{
+    return rg_threads_blas_kind();
 }

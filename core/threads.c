@@ -12,15 +12,28 @@
 extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_parallel(void);
 
+/* The process default, and the count of the thread that last chose one: two embedding
+ * contexts on two threads each keep their own (OpenMP's nthreads ICV is per thread too,
+ * and the OpenMP build of OpenBLAS follows omp_get_max_threads() of its caller). */
 static int g_threads = 1;
+static _Thread_local int t_threads;
 static _Thread_local int t_serial;
+
+void rg_threads_set_local(int n)
+{
+    t_threads = n;
+    if (n > 0) {
+        omp_set_dynamic(0);
+        omp_set_num_threads(n);
+    }
+}
 
 void rg_threads_set_serial(int serial)
 {
     t_serial = serial;
 }
 
-rg_status rg_threads_init(int n)
+rg_status rg_threads_resolve(int n, int *out)
 {
     if (n <= 0) {
         const char *env = getenv("REGULA_THREADS");
@@ -36,7 +49,17 @@ rg_status rg_threads_init(int n)
             n = cpus > 0 ? (int)cpus : 1;
         }
     }
+    *out = n;
+    return RG_OK;
+}
+
+rg_status rg_threads_init(int n)
+{
+    rg_status st = rg_threads_resolve(n, &n);
+    if (st != RG_OK)
+        return st;
     g_threads = n;
+    t_threads = n;
     omp_set_dynamic(0);
     omp_set_num_threads(n);
     openblas_set_num_threads(n);
@@ -45,7 +68,7 @@ rg_status rg_threads_init(int n)
 
 int rg_threads_count(void)
 {
-    return g_threads;
+    return t_threads > 0 ? t_threads : g_threads;
 }
 
 const char *rg_threads_blas_kind(void)
@@ -65,8 +88,9 @@ rg_status rg_parallel_for(int64_t n, int64_t grain, rg_range_fn body, void *ctx)
     if (grain < 1)
         grain = 1;
     int64_t chunks = (n + grain - 1) / grain;
-    if (chunks > g_threads)
-        chunks = g_threads;
+    int threads = rg_threads_count();
+    if (chunks > threads)
+        chunks = threads;
     if (chunks <= 1)
         return body(ctx, 0, n);
 

@@ -11,6 +11,8 @@
 
 /* n <= 0: $REGULA_THREADS if set, else the number of online processors. */
 rg_status rg_threads_init(int n);
+/* What rg_threads_init(n) would choose, without choosing it. */
+rg_status rg_threads_resolve(int n, int *out);
 int rg_threads_count(void);
 /* "openmp", "pthread", "sequential": which OpenBLAS build is loaded. */
 const char *rg_threads_blas_kind(void);
@@ -20,5 +22,8 @@ rg_status rg_parallel_for(int64_t n, int64_t grain, rg_range_fn body, void *ctx)
 /* On this thread, rg_parallel_for runs its chunks one after another (same
  * boundaries, same results): for helper threads such as the input pipeline. */
 void rg_threads_set_serial(int serial);
+/* The count for this thread only (an embedding context's, or a helper thread inheriting
+ * its starter's); 0 falls back to the process default of rg_threads_init. */
+void rg_threads_set_local(int n);
 
 #endif

@@ -6,7 +6,10 @@ void rg_dataset_destroy(rg_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->pixels);
+    if (!ds->borrowed) {
+        free(ds->pixels);
+        free(ds->fpixels);
+    }
     free(ds->labels);
     if (ds->class_names)
         for (int32_t k = 0; k < ds->num_classes; k++)

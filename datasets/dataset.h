@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "regula/regula.h"
+
 typedef struct rg_dataset {
     int64_t n, c, h, w;      /* images n x c x h x w, uint8 pixels */
     int32_t num_classes;     /* max label + 1, at least 1 */
@@ -16,6 +18,11 @@ typedef struct rg_dataset {
     /* NULL, or num_classes malloc'ed names (entries may be NULL) from a
      * loader that knows them, e.g. the PNG folder's class sub-folders. */
     char **class_names;
+    /* Datasets from memory (rg_dataset_from_memory): float32 pixels read as given,
+     * instead of `pixels`; borrowed: pixels/fpixels belong to the caller. */
+    float *fpixels;
+    int borrowed;
+    struct rg_context *ctx;
 } rg_dataset;
 
 /* NULL-safe; frees pixels, labels, class_names (each name and the array)

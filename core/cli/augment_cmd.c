@@ -14,7 +14,7 @@
 #include "../threads.h"
 #include "args.h"
 #include "cli.h"
-#include "data.h"
+#include "source.h"
 #include "pngfolder.h"
 
 #define MAX_AUGS 16
@@ -94,7 +94,7 @@ int rg_cmd_augment(int argc, char **argv)
     for (; made < naug && st == RG_OK; made++)
         st = rg_plugin_instance_create(specs[made], RG_PLUGIN_AUGMENTER, NULL, &augs[made]);
     if (st == RG_OK)
-        st = rg_cli_open_data(data, NULL, &train, NULL, where, sizeof where);
+        st = rg_source_open(data, NULL, &train, NULL, where, sizeof where);
     if (st == RG_OK) {
         if (images > train->n)
             images = train->n;

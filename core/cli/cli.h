@@ -18,10 +18,6 @@ int rg_cmd_plot(int argc, char **argv);
 /* Print "regula: <message>" to stderr and return the exit code 1 (2 for
  * usage errors). */
 int rg_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Writes a JSON array describing loaded plugin instances. */
-struct rg_json;
-void rg_cli_plugins_json(struct rg_json *j, rg_plugin_instance *const *list, int n,
-                         const char *role);
 void rg_cli_install_log(void);
 
 #endif

@@ -8,7 +8,7 @@
 #include "../error.h"
 #include "args.h"
 #include "cli.h"
-#include "data.h"
+#include "source.h"
 #include "pngfolder.h"
 
 static const char usage[] =
@@ -58,7 +58,7 @@ int rg_cmd_dataset(int argc, char **argv)
         return rg_cli_fail(2, "dataset export: expected SRC and --png DIR (see --help)");
     rg_dataset *train = NULL, *test = NULL;
     char where[4096];
-    rg_status st = rg_cli_open_data(src, NULL, &train, &test, where, sizeof where);
+    rg_status st = rg_source_open(src, NULL, &train, &test, where, sizeof where);
     const char *const *names = NULL;
     if (st == RG_OK) {
         if (!strcmp(src, "fashion-mnist"))

@@ -12,7 +12,7 @@ void rg_progress_init(rg_progress_printer *pp, int quiet)
     pp->last_tenth = 0;
 }
 
-void rg_progress_batch(void *user, const rg_progress *p)
+void rg_progress_batch(void *user, const rg_batch_info *p)
 {
     rg_progress_printer *pp = user;
     if (pp->quiet)
@@ -45,7 +45,7 @@ void rg_progress_batch(void *user, const rg_progress *p)
     }
 }
 
-void rg_progress_epoch(void *user, const rg_epoch_stats *s)
+void rg_progress_epoch(void *user, const rg_epoch_info *s)
 {
     rg_progress_printer *pp = user;
     if (pp->tty && !pp->quiet)
@@ -60,11 +60,11 @@ void rg_progress_epoch(void *user, const rg_epoch_stats *s)
     fflush(stdout);
 }
 
-void rg_cli_diagnose(const rg_epoch_stats *h, int64_t n)
+void rg_cli_diagnose(const rg_epoch_info *h, int64_t n)
 {
     if (n < 3 || isnan(h[n - 1].val_loss))
         return;
-    const rg_epoch_stats *c = &h[n - 1], *p2 = &h[n - 3];
+    const rg_epoch_info *c = &h[n - 1], *p2 = &h[n - 3];
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++)
         if (h[i].val_loss < h[best].val_loss)

@@ -3,7 +3,9 @@
 #ifndef RG_CLI_PROGRESS_H
 #define RG_CLI_PROGRESS_H
 
-#include "../train/train.h"
+#include <stdint.h>
+
+#include "regula/regula.h"
 
 typedef struct rg_progress_printer {
     int tty;
@@ -13,9 +15,9 @@ typedef struct rg_progress_printer {
 } rg_progress_printer;
 
 void rg_progress_init(rg_progress_printer *pp, int quiet);
-void rg_progress_batch(void *user, const rg_progress *p);
-void rg_progress_epoch(void *user, const rg_epoch_stats *s);
+void rg_progress_batch(void *user, const rg_batch_info *p);
+void rg_progress_epoch(void *user, const rg_epoch_info *s);
 /* After an epoch line: says when the curves look like over- or underfitting. */
-void rg_cli_diagnose(const rg_epoch_stats *history, int64_t epochs);
+void rg_cli_diagnose(const rg_epoch_info *history, int64_t epochs);
 
 #endif

@@ -7,7 +7,7 @@
 #include "../rng.h"
 #include "model.h"
 
-rg_status rg_model_create(const rg_model_spec *spec, rg_shape input, int num_classes,
+rg_status rg_model_build(const rg_model_spec *spec, rg_shape input, int num_classes,
                           rg_model **out)
 {
     rg_model *m = rg_alloc(sizeof *m);
@@ -54,7 +54,7 @@ rg_status rg_model_create(const rg_model_spec *spec, rg_shape input, int num_cla
         }
         m->num_layers = i + 1;
         if (st != RG_OK)
-            st = rg_error_wrap(st, "--model %s", spec->text);
+            st = rg_error_wrap(st, "model %s", spec->text);
         cur = l->out;
         for (int p = 0; p < l->num_params; p++)
             m->params[m->num_params++] = &l->params[p];
@@ -62,7 +62,7 @@ rg_status rg_model_create(const rg_model_spec *spec, rg_shape input, int num_cla
             m->buffers[m->num_buffers++] = &l->buffers[p];
     }
     if (st == RG_OK && rg_shape_size(cur) != num_classes)
-        st = rg_error_set(RG_ERR_INVALID, "--model %s: the last layer has %lld outputs, not %d",
+        st = rg_error_set(RG_ERR_INVALID, "model %s: the last layer has %lld outputs, not %d",
                           spec->text, (long long)rg_shape_size(cur), num_classes);
     if (st != RG_OK) {
         rg_model_destroy(m);
@@ -84,7 +84,8 @@ static void free_buffers(rg_model *m)
 
 void rg_model_destroy(rg_model *m)
 {
-    if (!m)
+    /* a run's model goes with its run (rg_run_destroy) */
+    if (!m || m->owner)
         return;
     free_buffers(m);
     for (int i = 0; i < m->num_layers; i++)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "../layers/layer.h"
+#include "regula/regula.h"
 
 #define RG_MODEL_MAX_LAYERS 64
 
@@ -58,11 +59,15 @@ typedef struct rg_model {
     rg_param *buffers[2 * RG_MODEL_MAX_LAYERS];
 
     int64_t max_batch;
+    struct rg_context *ctx;           /* embedding API: where errors go */
+    int eval_only;                    /* loaded for evaluation (rg_model_load) */
+    char data[1024];                  /* the data source it was trained on */
+    struct rg_run *owner;             /* the run it belongs to, which destroys it */
     float *out[RG_MODEL_MAX_LAYERS];  /* raw output of layer i */
     float *grad[RG_MODEL_MAX_LAYERS]; /* d(loss)/d(what layer i+1 read) */
 } rg_model;
 
-rg_status rg_model_create(const rg_model_spec *spec, rg_shape input, int num_classes,
+rg_status rg_model_build(const rg_model_spec *spec, rg_shape input, int num_classes,
                           rg_model **out);
 void rg_model_destroy(rg_model *m);
 /* Hidden layers get He init, the output layer Xavier; biases start at 0.

@@ -12,7 +12,7 @@ static rg_status parse_mlp(const char *args, rg_model_spec *out)
     const char *p = args;
     if (!*p)
         return rg_error_set(RG_ERR_INVALID,
-                            "--model %s: expected hidden layer widths after 'mlp:', e.g. "
+                            "model %s: expected hidden layer widths after 'mlp:', e.g. "
                             "mlp:512,256",
                             out->text);
     while (*p) {
@@ -21,17 +21,17 @@ static rg_status parse_mlp(const char *args, rg_model_spec *out)
         long long units = (*p >= '0' && *p <= '9') ? strtoll(p, &end, 10) : 0;
         if (!end || end == p || errno || units < 1 || units > 1000000 || (*end && *end != ','))
             return rg_error_set(RG_ERR_INVALID,
-                                "--model %s: bad layer width at '%s' (expected integers in "
+                                "model %s: bad layer width at '%s' (expected integers in "
                                 "[1, 1000000] separated by commas, e.g. mlp:512,256)",
                                 out->text, p);
         if (n + 3 > RG_MODEL_MAX_LAYERS)
-            return rg_error_set(RG_ERR_INVALID, "--model %s: too many layers (at most %d)",
+            return rg_error_set(RG_ERR_INVALID, "model %s: too many layers (at most %d)",
                                 out->text, RG_MODEL_MAX_LAYERS / 2 - 1);
         out->layers[n++] = (rg_layer_spec){.type = RG_LAYER_DENSE, .units = units};
         out->layers[n++] = (rg_layer_spec){.type = RG_LAYER_RELU};
         p = *end ? end + 1 : end;
         if (*end == ',' && *p == '\0')
-            return rg_error_set(RG_ERR_INVALID, "--model %s: trailing comma", out->text);
+            return rg_error_set(RG_ERR_INVALID, "model %s: trailing comma", out->text);
     }
     out->layers[n++] = (rg_layer_spec){.type = RG_LAYER_DENSE};
     out->num_layers = n;
@@ -89,7 +89,7 @@ static rg_status parse_layer(const char *tok, rg_model_spec *out, rg_layer_spec 
         int64_t v[4] = {0, 0, 0, 0};
         int n = colon ? parse_ints(colon + 1, v, kinds[i].max_args) : 0;
         if (n < kinds[i].min_args || n > kinds[i].max_args || (colon && n == 0))
-            return rg_error_set(RG_ERR_INVALID, "--model %s: bad layer '%s' (expected %s)",
+            return rg_error_set(RG_ERR_INVALID, "model %s: bad layer '%s' (expected %s)",
                                 out->text, tok, kinds[i].usage);
         memset(ls, 0, sizeof *ls);
         ls->type = kinds[i].type;
@@ -112,16 +112,16 @@ static rg_status parse_layer(const char *tok, rg_model_spec *out, rg_layer_spec 
             break;
         }
         if ((ls->type == RG_LAYER_DENSE || ls->type == RG_LAYER_CONV) && ls->units < 1)
-            return rg_error_set(RG_ERR_INVALID, "--model %s: '%s' needs at least 1 unit",
+            return rg_error_set(RG_ERR_INVALID, "model %s: '%s' needs at least 1 unit",
                                 out->text, tok);
         if ((ls->type == RG_LAYER_CONV || ls->type == RG_LAYER_MAXPOOL ||
              ls->type == RG_LAYER_AVGPOOL) && (ls->k < 1 || ls->stride < 1))
-            return rg_error_set(RG_ERR_INVALID, "--model %s: '%s': window and stride must be >= 1",
+            return rg_error_set(RG_ERR_INVALID, "model %s: '%s': window and stride must be >= 1",
                                 out->text, tok);
         return RG_OK;
     }
     return rg_error_set(RG_ERR_INVALID,
-                        "--model %s: unknown layer '%.*s' (known: dense, relu, conv, maxpool, "
+                        "model %s: unknown layer '%.*s' (known: dense, relu, conv, maxpool, "
                         "avgpool, gap, flatten, batchnorm; or mlp:H1,H2,...)",
                         out->text, (int)len, tok);
 }
@@ -133,10 +133,10 @@ static rg_status parse_list(const char *text, rg_model_spec *out)
     int n = 0;
     char *save = NULL;
     if (!*buf || buf[strlen(buf) - 1] == ',' || strstr(buf, ",,") || buf[0] == ',')
-        return rg_error_set(RG_ERR_INVALID, "--model %s: empty layer in the list", out->text);
+        return rg_error_set(RG_ERR_INVALID, "model %s: empty layer in the list", out->text);
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (n >= RG_MODEL_MAX_LAYERS)
-            return rg_error_set(RG_ERR_INVALID, "--model %s: more than %d layers", out->text,
+            return rg_error_set(RG_ERR_INVALID, "model %s: more than %d layers", out->text,
                                 RG_MODEL_MAX_LAYERS);
         rg_status st = parse_layer(tok, out, &out->layers[n]);
         if (st != RG_OK)
@@ -158,7 +158,7 @@ rg_status rg_model_spec_parse(const char *text, rg_model_spec *out)
 {
     memset(out, 0, sizeof *out);
     if (strlen(text) >= sizeof out->text)
-        return rg_error_set(RG_ERR_INVALID, "--model: specification too long");
+        return rg_error_set(RG_ERR_INVALID, "model: specification too long");
     strcpy(out->text, text);
     const char *colon = strchr(text, ':');
     size_t flen = colon ? (size_t)(colon - text) : strlen(text);

@@ -1,6 +1,7 @@
 #include "discovery.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "../error.h"
 #include "host.h"
+#include "instance.h"
 
 #ifndef REGULA_PLUGIN_INSTALL_DIR
 #define REGULA_PLUGIN_INSTALL_DIR "/usr/local/lib/regula/plugins"
@@ -39,6 +41,14 @@ static void add_dir(rg_plugin_dirs *d, const char *dir)
 void rg_plugin_search_dirs(rg_plugin_dirs *d)
 {
     d->count = 0;
+    const char *own = rg_plugin_context_path();
+    if (own && *own) {
+        char buf[8192];
+        snprintf(buf, sizeof buf, "%s", own);
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
+            add_dir(d, tok);
+    }
     const char *env = getenv("REGULA_PLUGIN_PATH");
     if (env) {
         char buf[8192];
@@ -53,6 +63,16 @@ void rg_plugin_search_dirs(rg_plugin_dirs *d)
         exe[n] = '\0';
         char rel[PATH_MAX + 32];
         snprintf(rel, sizeof rel, "%s/../%s", dirname(exe), REGULA_PLUGIN_RELDIR);
+        if (is_dir(rel))
+            add_dir(d, rel);
+    }
+    /* next to libregula.so (<libdir>/regula/plugins): what an embedding program finds
+     * in the build tree and in any install prefix */
+    Dl_info info;
+    if (dladdr((void *)rg_plugin_search_dirs, &info) && info.dli_fname) {
+        char lib[PATH_MAX], rel[PATH_MAX + 32];
+        snprintf(lib, sizeof lib, "%s", info.dli_fname);
+        snprintf(rel, sizeof rel, "%s/regula/plugins", dirname(lib));
         if (is_dir(rel))
             add_dir(d, rel);
     }

@@ -23,11 +23,16 @@ void rg_log_set_handler(rg_log_fn fn)
 
 static void log_v(int level, const char *fmt, va_list ap)
 {
-    if (!g_log_handler)
+    /* an embedding context's callback, on the thread working for it, wins */
+    int ctx_log = rg_context_log_enabled();
+    if (!g_log_handler && !ctx_log)
         return;
     char buf[1024];
     vsnprintf(buf, sizeof buf, fmt, ap);
-    g_log_handler(level, buf);
+    if (ctx_log)
+        rg_context_log(level, buf);
+    else
+        g_log_handler(level, buf);
 }
 
 void rg_log(int level, const char *fmt, ...)

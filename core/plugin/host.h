@@ -16,6 +16,10 @@ const rg_host_api *rg_host_api_get(void);
 void rg_host_api_make(rg_host_api *api, uint32_t minor);
 
 void rg_log_set_handler(rg_log_fn fn);
+/* core/api/context.c: whether the calling thread's current context has a log callback,
+ * and the call into it. */
+int rg_context_log_enabled(void);
+void rg_context_log(int level, const char *message);
 void rg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* REGULA_PLUGIN_DEBUG=1 traces discovery and negotiation through rg_log. */
 int rg_plugin_debug_enabled(void);

@@ -199,11 +199,21 @@ rg_status rg_plugin_instance_create(const char *spec, uint32_t kind, const rg_ho
         params = spec + (colon - name) + 1;
     }
     char path[PATH_MAX];
-    rg_status st = rg_plugin_resolve(name, path, sizeof path);
-    if (st == RG_OK)
-        st = rg_plugin_load(path, host, &pi->plugin);
+    rg_status st = RG_OK;
+    const rg_plugin *inproc = rg_plugin_find_registered(name);
+    if (inproc) {
+        /* each instance owns its record, as a loaded .so's would be */
+        if (!(pi->plugin = malloc(sizeof *pi->plugin)))
+            st = rg_error_set(RG_ERR_NOMEM, "cannot allocate plugin record");
+        else
+            memcpy(pi->plugin, inproc, sizeof *pi->plugin);
+    } else {
+        st = rg_plugin_resolve(name, path, sizeof path);
+        if (st == RG_OK)
+            st = rg_plugin_load(path, host, &pi->plugin);
+    }
     if (st == RG_OK && pi->plugin->desc.kind != kind)
-        st = rg_error_set(RG_ERR_INVALID, "%s: plugin %s is a %s, not a %s (use --%s)", spec,
+        st = rg_error_set(RG_ERR_INVALID, "%s: plugin %s is a %s, not a %s (list it under %s)", spec,
                           pi->plugin->desc.name, rg_plugin_kind_name(pi->plugin->desc.kind),
                           rg_plugin_kind_name(kind),
                           pi->plugin->desc.kind == RG_PLUGIN_AUGMENTER ? "aug" : "reg");

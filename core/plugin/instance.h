@@ -33,6 +33,12 @@ rg_status rg_plugin_instance_create(const char *spec, uint32_t kind, const rg_ho
                                     rg_plugin_instance **out);
 void rg_plugin_instance_destroy(rg_plugin_instance *pi);
 
+/* The in-process plugin of that name registered on the calling thread's current
+ * embedding context (core/api/context.c), or NULL. */
+const rg_plugin *rg_plugin_find_registered(const char *name);
+/* ':'-separated plugin directories of the calling thread's current context, or NULL. */
+const char *rg_plugin_context_path(void);
+
 /* Parse and validate "k=v,k=v" against pl's schema into values (schema
  * order, defaults filled) and sel. Exposed for tests and the checker. */
 rg_status rg_params_parse(const rg_plugin *pl, const char *text, rg_param_value *values,

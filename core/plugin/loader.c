@@ -266,6 +266,31 @@ fail:
     return st;
 }
 
+rg_status rg_plugin_load_entry(rg_plugin_entry_fn entry, const rg_host_api *host,
+                               rg_plugin **out)
+{
+    if (!host)
+        host = rg_host_api_get();
+    if (!entry)
+        return rg_error_set(RG_ERR_INVALID, "in-process plugin: the entry function is NULL");
+    rg_plugin *pl = calloc(1, sizeof *pl);
+    if (!pl)
+        return rg_error_set(RG_ERR_NOMEM, "cannot allocate plugin record");
+    snprintf(pl->path, sizeof pl->path, "in-process plugin");
+    const rg_plugin_desc *raw = NULL;
+    rg_status st = negotiate(pl, entry, host, &raw);
+    if (st == RG_OK)
+        st = validate(pl, raw);
+    if (st != RG_OK) {
+        RG_TRACE("plugin %s: rejected: %s", pl->path, rg_error_message());
+        free(pl);
+        return st;
+    }
+    snprintf(pl->path, sizeof pl->path, "in-process:%s", pl->desc.name);
+    *out = pl;
+    return RG_OK;
+}
+
 void rg_plugin_unload(rg_plugin *p)
 {
     free(p);

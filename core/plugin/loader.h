@@ -26,6 +26,10 @@ typedef struct rg_plugin {
 /* Loads `path` with RTLD_NOW | RTLD_LOCAL against `host` (NULL: the
  * current host). Errors name the file, what is wrong and the fix. */
 rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **out);
+/* The same negotiation and validation for a plugin compiled into the process; its path
+ * reads "in-process:NAME". */
+rg_status rg_plugin_load_entry(rg_plugin_entry_fn entry, const rg_host_api *host,
+                               rg_plugin **out);
 /* Forgets the plugin. The shared object stays mapped (DESIGN rule 9: no
  * dlclose during a run, static destructors of plugins never run early). */
 void rg_plugin_unload(rg_plugin *p);

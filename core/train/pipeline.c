@@ -23,6 +23,7 @@ struct rg_pipeline {
     int64_t produced, consumed; /* batches ready / given back */
     int64_t count[SLOTS];
     int stop;
+    int threads;               /* the starter's count: same chunking as serial */
     rg_status status;          /* worker failure, with its message */
     char message[1024];
 };
@@ -32,6 +33,7 @@ static void *worker(void *arg)
     rg_pipeline *p = arg;
     rg_trainer *t = p->t;
     rg_threads_set_serial(1);
+    rg_threads_set_local(p->threads);
     int64_t b = t->cfg.batch, n = t->n_train;
     for (int64_t i = 0; i < p->batches; i++) {
         pthread_mutex_lock(&p->mu);
@@ -81,6 +83,7 @@ rg_status rg_pipeline_start(rg_trainer *t, int64_t batches, rg_pipeline **out)
     p->t = t;
     p->batches = batches;
     p->step0 = t->step;
+    p->threads = rg_threads_count();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->thread, NULL, worker, p) != 0) {

@@ -13,10 +13,14 @@ void rg_step_fill_into(const rg_trainer *t, const rg_dataset *ds, const int64_t 
     int64_t f = t->in_features, k = t->model->num_classes;
     /* uint8 -> [0, 1] per batch: the dataset stays 1 byte per pixel */
     for (int64_t r = 0; r < n; r++) {
-        const uint8_t *src = ds->pixels + idx[r] * f;
         float *dst = x + r * f;
-        for (int64_t j = 0; j < f; j++)
-            dst[j] = (float)src[j] * (1.0f / 255.0f);
+        if (ds->fpixels) {
+            memcpy(dst, ds->fpixels + idx[r] * f, (size_t)f * sizeof(float));
+        } else {
+            const uint8_t *src = ds->pixels + idx[r] * f;
+            for (int64_t j = 0; j < f; j++)
+                dst[j] = (float)src[j] * (1.0f / 255.0f);
+        }
         float *tr = targets + r * k;
         memset(tr, 0, (size_t)k * sizeof(float));
         tr[ds->labels[idx[r]]] = 1.0f;

@@ -38,7 +38,7 @@ static rg_status split(rg_trainer *t)
         total = t->cfg.train_limit;
     int64_t n_val = (int64_t)floor(t->cfg.val_fraction * (double)total);
     if (n_val >= total)
-        return rg_error_set(RG_ERR_INVALID, "--val %g leaves no training examples out of %lld",
+        return rg_error_set(RG_ERR_INVALID, "val %g leaves no training examples out of %lld",
                             t->cfg.val_fraction, (long long)total);
     int64_t *perm = malloc((size_t)total * sizeof *perm);
     uint8_t *is_val = calloc((size_t)total, 1);
@@ -235,7 +235,7 @@ rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_t
     t->es_best = INFINITY;
     if (st == RG_OK && cfg->early_metric != RG_EARLY_NONE) {
         if (t->n_val == 0)
-            st = rg_error_set(RG_ERR_INVALID, "--early-stop needs a validation split (--val > 0)");
+            st = rg_error_set(RG_ERR_INVALID, "early_stop needs a validation split (val > 0)");
         t->best_count = rg_model_param_count(model);
         for (int i = 0; i < model->num_buffers; i++)
             t->best_count += model->buffers[i]->numel;
@@ -282,6 +282,14 @@ void rg_trainer_destroy(rg_trainer *t)
     free(t);
 }
 
+void rg_trainer_set_callbacks(rg_trainer *t, void (*on_batch)(void *, const rg_progress *),
+                              void *user)
+{
+    t->cfg.on_batch = on_batch;
+    t->cfg.on_epoch = NULL;
+    t->cfg.user = user;
+}
+
 rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
 {
     double t0 = now_seconds();
@@ -299,6 +307,16 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     if (st != RG_OK)
         return st;
     for (int64_t i = 0; i < batches; i++) {
+        if (t->cfg.stop_flag && *t->cfg.stop_flag) {
+            /* a clean stop between batches: the epoch is not counted */
+            rg_pipeline_stop(pipe);
+            t->x = t->slot_x[0];
+            t->t = t->slot_t[0];
+            t->labels = t->slot_labels[0];
+            memset(stats, 0, sizeof *stats);
+            stats->interrupted = 1;
+            return RG_OK;
+        }
         int64_t cnt = 0;
         double loss = 0.0, pen = 0.0;
         int64_t correct = 0;

@@ -30,6 +30,7 @@ typedef struct rg_epoch_stats {
     double val_loss, val_accuracy;     /* eval mode; NaN without a validation split */
     double seconds;                    /* training steps only, evaluation excluded */
     double eval_seconds;
+    int interrupted;                   /* stop_flag was raised: nothing else is valid */
 } rg_epoch_stats;
 
 typedef enum rg_early_metric {
@@ -57,6 +58,9 @@ typedef struct rg_train_config {
     /* 0: augs[k] applies to every sample; g > 0: consecutive augmenters with
      * the same g form a one-of group, each sample gets one of them. */
     int aug_group[RG_TRAIN_MAX_PLUGINS];
+    /* Checked before every batch; when it becomes nonzero the epoch ends at once,
+     * uncounted (rg_epoch_stats.interrupted). May be raised from a signal handler. */
+    volatile int *stop_flag;
     void (*on_batch)(void *user, const rg_progress *p);
     void (*on_epoch)(void *user, const rg_epoch_stats *s);
     void *user;
@@ -76,6 +80,9 @@ rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_t
                             rg_trainer **out);
 void rg_trainer_destroy(rg_trainer *t);
 rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats);
+/* Replaces the progress callbacks given at creation (on_epoch is dropped). */
+void rg_trainer_set_callbacks(rg_trainer *t, void (*on_batch)(void *, const rg_progress *),
+                              void *user);
 /* Eval-mode loss (data loss only) and accuracy over a whole dataset, or
  * over the trainer's own training / validation parts. */
 rg_status rg_trainer_evaluate(rg_trainer *t, const rg_dataset *ds, rg_eval *out);

@@ -41,7 +41,7 @@ static rg_model *make_model(const char *spec_text, uint64_t seed)
     rg_model_spec spec;
     cr_assert_eq(rg_model_spec_parse(spec_text, &spec), RG_OK, "%s", rg_error_message());
     rg_model *m = NULL;
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){7, 1, 1, 1}, 3, &m), RG_OK, "%s",
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){7, 1, 1, 1}, 3, &m), RG_OK, "%s",
                  rg_error_message());
     rg_model_init_params(m, seed);
     /* nonzero biases so they are part of what the round trip must keep */

@@ -272,7 +272,7 @@ Test(model, layer_list_builds_the_cnn_with_the_right_shapes)
                                      &spec),
                  RG_OK);
     rg_model *m = NULL;
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){1, 28, 28, 0}, 10, &m), RG_OK);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){1, 28, 28, 0}, 10, &m), RG_OK);
     cr_assert_eq(m->num_layers, 10);
     cr_assert_str_eq(m->layers[0].name, "conv1");
     cr_assert_str_eq(m->layers[5].name, "maxpool2");
@@ -297,5 +297,5 @@ Test(model, bad_layer_lists_are_refused_with_the_layer_named)
     cr_assert_eq(rg_model_spec_parse("conv:8:3,dense:10", &spec), RG_OK);
     rg_model *m = NULL;
     /* a convolution on flat input is refused when the model is built */
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_ERR_INVALID);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_ERR_INVALID);
 }

@@ -235,7 +235,7 @@ static rg_model *make_model(const char *spec_text, int64_t in, int classes)
     rg_model_spec spec;
     cr_assert_eq(rg_model_spec_parse(spec_text, &spec), RG_OK, "%s", rg_error_message());
     rg_model *m = NULL;
-    cr_assert_eq(rg_model_create(&spec, flat(in), classes, &m), RG_OK, "%s",
+    cr_assert_eq(rg_model_build(&spec, flat(in), classes, &m), RG_OK, "%s",
                  rg_error_message());
     return m;
 }
@@ -480,6 +480,6 @@ Test(model, last_layer_width_must_match_classes)
     /* an explicit output width that disagrees with the class count */
     spec.layers[spec.num_layers - 1].units = 4;
     rg_model *m = NULL;
-    cr_assert_eq(rg_model_create(&spec, flat(7), 3, &m), RG_ERR_INVALID);
+    cr_assert_eq(rg_model_build(&spec, flat(7), 3, &m), RG_ERR_INVALID);
     cr_assert(strstr(rg_error_message(), "4 outputs"), "%s", rg_error_message());
 }

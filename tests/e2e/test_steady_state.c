@@ -86,7 +86,7 @@ Test(steady_state, a_training_epoch_allocates_nothing_after_the_first, .timeout 
     rg_model *m = NULL;
     rg_trainer *t = NULL;
     cr_assert_eq(rg_model_spec_parse("mlp:1536,64", &spec), RG_OK);
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_OK);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_OK);
     rg_model_init_params(m, 1);
     cr_assert_eq(rg_trainer_create(m, train, &cfg, &t), RG_OK, "%s", rg_error_message());
     rg_epoch_stats s;

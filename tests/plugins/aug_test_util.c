@@ -126,7 +126,7 @@ double pt_aug_train_with(const char *const *augs, int num_augs, int epochs)
     rg_model *model = NULL;
     rg_trainer *trainer = NULL;
     cr_assert_eq(rg_model_spec_parse("mlp:128", &spec), RG_OK);
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &model), RG_OK);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){784, 1, 1, 1}, 10, &model), RG_OK);
     rg_model_init_params(model, 1);
     cr_assert_eq(rg_trainer_create(model, train_set, &cfg, &trainer), RG_OK, "%s",
                  rg_error_message());

@@ -216,7 +216,7 @@ void pt_start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const 
     }
     rg_model_spec ms;
     cr_assert_eq(rg_model_spec_parse(model, &ms), RG_OK);
-    cr_assert_eq(rg_model_create(&ms, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
+    cr_assert_eq(rg_model_build(&ms, (rg_shape){784, 1, 1, 1}, 10, &r->model), RG_OK);
     rg_model_init_params(r->model, seed);
     cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());

@@ -159,7 +159,7 @@ Test(label_smoothing, trainer_loss_is_the_pytorch_smoothed_loss_and_eval_uses_tr
     rg_model_spec spec;
     cr_assert_eq(rg_model_spec_parse("mlp:8", &spec), RG_OK);
     rg_model *m = NULL;
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){F, 1, 1, 1}, K, &m), RG_OK);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){F, 1, 1, 1}, K, &m), RG_OK);
     rg_model_init_params(m, 3);
     rg_trainer *t = NULL;
     cr_assert_eq(rg_trainer_create(m, ds, &cfg, &t), RG_OK, "%s", rg_error_message());
@@ -289,7 +289,7 @@ Test(label_smoothing_train, after_is_refused_because_there_is_no_activation_hook
     rg_model_spec spec;
     cr_assert_eq(rg_model_spec_parse("mlp:16", &spec), RG_OK);
     rg_model *m = NULL;
-    cr_assert_eq(rg_model_create(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_OK);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_OK);
     rg_trainer *t = NULL;
     cr_assert_eq(rg_trainer_create(m, pt_train_set, &cfg, &t), RG_ERR_INVALID);
     cr_assert_str_eq(rg_error_message(), "label_smoothing: after= selects activation sites, "

@@ -24,8 +24,15 @@ LIB=$(dirname "$(find "$P" -name 'libregula.so.*.*.*' | head -1)")
 
 step "exported symbols"
 exports=$(nm -D --defined-only "$LIB"/libregula.so.0 | awk '$2 ~ /[TDBRVW]/ {print $3}' | sort | tr '\n' ' ')
-expected="rg_abi_version rg_last_error rg_status_string rg_version "
-[ "$exports" = "$expected" ] || fail "libregula exports '$exports', expected '$expected'"
+# exactly the functions regula.h declares with RG_API (static inline helpers are not exported)
+expected=$(tr '\n' ' ' < "$P/include/regula/regula.h" | grep -oE 'RG_API [^;{]*\(' |
+           sed -E 's/\($//; s/.*[ *]//' | sort | tr '\n' ' ')
+[ "$(echo "$expected" | wc -w)" -ge 40 ] || fail "could not read the API from regula.h: '$expected'"
+[ "$exports" = "$expected" ] || fail "libregula exports '$exports', regula.h declares '$expected'"
+step "libregula links no cairo, fontconfig or X11"
+if ldd "$LIB/libregula.so.0" | grep -E 'cairo|fontconfig|libX11'; then
+    fail "libregula.so depends on the plotting stack"
+fi
 for so in "$LIB"/regula/plugins/*.so; do
     e=$(nm -D --defined-only "$so" | awk '$2 ~ /[TDBRVW]/ {print $3}' | tr '\n' ' ')
     [ "$e" = "regula_plugin_entry_v1 " ] || fail "$so exports '$e', expected only regula_plugin_entry_v1"

@@ -330,6 +330,17 @@ static inline int rg_host_serves(const rg_negotiation *neg, uint32_t major, uint
     RG_EXPORT rg_status regula_plugin_entry_v1(const rg_host_api *host,              \
                                                rg_negotiation *neg,                  \
                                                const rg_plugin_desc **out)           \
+    RG_PLUGIN_ENTRY_BODY_(desc)
+
+/* RG_DEFINE_PLUGIN_AS(fn, desc): the same entry function as a static function named fn,
+ * for a plugin compiled into a host program and registered with rg_plugin_register
+ * (regula/regula.h) instead of being loaded from a .so. Since SDK 0.2; no ABI change. */
+#define RG_DEFINE_PLUGIN_AS(fn, desc)                                                 \
+    static rg_status fn(const rg_host_api *host, rg_negotiation *neg,                \
+                        const rg_plugin_desc **out)                                  \
+    RG_PLUGIN_ENTRY_BODY_(desc)
+
+#define RG_PLUGIN_ENTRY_BODY_(desc)                                                   \
     {                                                                                \
         if (neg == NULL || out == NULL || host == NULL ||                            \
             neg->struct_size < RG_NEGOTIATION_SIZE_V1_0)                             \

@@ -6,8 +6,8 @@
  *   csv:DIR         DIR/train.csv and DIR/test.csv (label,p0,p1,... rows)
  * In the PNG and CSV layouts the test part may be missing when only a
  * training set is wanted (export, or --data-no-test). */
-#ifndef RG_CLI_DATA_H
-#define RG_CLI_DATA_H
+#ifndef RG_DATASETS_SOURCE_H
+#define RG_DATASETS_SOURCE_H
 
 #include <stddef.h>
 
@@ -22,7 +22,7 @@ typedef struct rg_data_options {
 } rg_data_options;
 
 /* Opens both parts; `where` receives the resolved directory. */
-rg_status rg_cli_open_data(const char *src, const rg_data_options *opt, rg_dataset **train,
+rg_status rg_source_open(const char *src, const rg_data_options *opt, rg_dataset **train,
                            rg_dataset **test, char *where, size_t cap);
 /* Fashion-MNIST's class names, in label order. */
 extern const char *const rg_fashion_mnist_classes[10];

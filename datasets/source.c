@@ -1,10 +1,10 @@
-#include "data.h"
+#include "source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
+#include "error.h"
 #include "csv.h"
 #include "idx.h"
 #include "pngfolder.h"
@@ -29,7 +29,7 @@ static rg_status open_pair(const char *kind, const char *dir, const rg_data_opti
             st = rg_dataset_open_png_dir(b, &tp, test);
         }
         if (st != RG_OK)
-            rg_error_wrap(st, "--data png:%s (expected %s/train/<class>/*.png and "
+            rg_error_wrap(st, "data png:%s (expected %s/train/<class>/*.png and "
                               "%s/test/<class>/*.png, as 'regula dataset export' writes)",
                           dir, dir, dir);
         return st;
@@ -42,7 +42,7 @@ static rg_status open_pair(const char *kind, const char *dir, const rg_data_opti
     return st;
 }
 
-rg_status rg_cli_open_data(const char *src, const rg_data_options *opt, rg_dataset **train,
+rg_status rg_source_open(const char *src, const rg_data_options *opt, rg_dataset **train,
                            rg_dataset **test, char *where, size_t cap)
 {
     *train = NULL;
@@ -57,7 +57,7 @@ rg_status rg_cli_open_data(const char *src, const rg_data_options *opt, rg_datas
         else if (src[4])
             snprintf(where, cap, "%s", src + 4);
         else
-            return rg_error_set(RG_ERR_INVALID, "--data idx: needs a directory");
+            return rg_error_set(RG_ERR_INVALID, "data idx: needs a directory");
         st = rg_dataset_open_idx(where, "train", train);
         if (st == RG_OK && test)
             st = rg_dataset_open_idx(where, "t10k", test);
@@ -70,7 +70,7 @@ rg_status rg_cli_open_data(const char *src, const rg_data_options *opt, rg_datas
         st = open_pair(kind, where, opt, train, test);
     } else {
         return rg_error_set(RG_ERR_INVALID,
-                            "--data %s: expected fashion-mnist, idx:DIR, png:DIR or csv:DIR", src);
+                            "data %s: expected fashion-mnist, idx:DIR, png:DIR or csv:DIR", src);
     }
     if (st != RG_OK) {
         rg_dataset_destroy(*train);

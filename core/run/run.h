@@ -1,0 +1,50 @@
+/* A run: a recipe made real (data, plugins, model, trainer) plus what the epoch driver
+ * keeps between fits (history, state, final metrics). */
+#ifndef RG_CORE_RUN_H
+#define RG_CORE_RUN_H
+
+#include <stdio.h>
+
+#include "../train/checkpoint.h"
+#include "../train/train.h"
+#include "recipe.h"
+
+struct rg_run {
+    rg_context *ctx;
+    rg_recipe *recipe;
+    rg_dataset *own_train, *own_test;
+    const rg_dataset *train, *test;
+    char where[4096];           /* the data source resolved */
+    rg_model *model;
+    rg_train_config cfg;
+    rg_trainer *trainer;
+    int threads;
+    rg_epoch_stats *history;    /* epochs_done entries, room for cfg.epochs */
+    int64_t epochs_done;
+    double seconds_sum;
+    int resumed;                /* metrics append instead of truncating */
+    rg_run_state state;
+    int early_stopped, interrupted;
+    int64_t best_epoch;
+    rg_eval train_m, val_m, test_m;
+    volatile int stop;
+    const rg_callbacks *cb;
+    char *plugins_text;
+};
+
+/* run.c */
+rg_status rg_run_build(rg_context *ctx, rg_recipe *recipe, const rg_dataset *train,
+                       const rg_dataset *test, rg_run **out);
+/* fit.c: the epoch driver */
+rg_status rg_run_fit_epochs(rg_run *run);
+/* save.c */
+rg_status rg_run_write(rg_run *run, const char *path);
+rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path);
+/* report.c: the JSON records (jansson), one line per epoch and the summary */
+rg_status rg_run_write_metrics(rg_run *run, FILE *f, const rg_epoch_stats *s);
+rg_status rg_run_write_summary(rg_run *run, const char *path);
+/* The run's identity as a JSON object (json_t *): version, data, model, seed, threads,
+ * plugins with their parameters; checkpoints and summaries start with it. */
+void *rg_run_identity_json(const rg_run *run);
+
+#endif
