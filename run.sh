@@ -8,7 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(gcc make cmake pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev
-          libcairo2-dev libcriterion-dev libjansson-dev dataset-fashion-mnist python3)
+          libcairo2-dev libcriterion-dev libjansson-dev dataset-fashion-mnist
+          python3 python3-numpy python3-torch)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 install_missing() {

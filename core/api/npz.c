@@ -51,6 +51,18 @@ static size_t npy_header(const rg_param *p, unsigned char *buf, size_t cap)
     return padded;
 }
 
+/* PyTorch's names: batch norm's gamma and beta are its weight and bias. */
+static void npy_name(const char *name, char *out, size_t cap)
+{
+    size_t n = strlen(name);
+    if (n > 6 && !strcmp(name + n - 6, ".gamma"))
+        snprintf(out, cap, "%.*s.weight.npy", (int)(n - 6), name);
+    else if (n > 5 && !strcmp(name + n - 5, ".beta"))
+        snprintf(out, cap, "%.*s.bias.npy", (int)(n - 5), name);
+    else
+        snprintf(out, cap, "%s.npy", name);
+}
+
 rg_status rg_model_export_npz(const rg_model *m, const char *path)
 {
     if (!m)
@@ -75,7 +87,7 @@ rg_status rg_model_export_npz(const rg_model *m, const char *path)
         unsigned char head[256], local[30];
         size_t hl = npy_header(p, head, sizeof head);
         size_t data = (size_t)p->numel * sizeof(float);
-        snprintf(e[i].name, sizeof e[i].name, "%s.npy", p->name);
+        npy_name(p->name, e[i].name, sizeof e[i].name);
         uint32_t crc = (uint32_t)crc32(0L, head, (uInt)hl);
         crc = (uint32_t)crc32(crc, (const Bytef *)p->value, (uInt)data);
         e[i].crc = crc;

@@ -14,6 +14,7 @@ int rg_cmd_augment(int argc, char **argv);
 int rg_cmd_sweep(int argc, char **argv);
 int rg_cmd_eval(int argc, char **argv);
 int rg_cmd_predict(int argc, char **argv);
+int rg_cmd_export(int argc, char **argv);
 int rg_cmd_plot(int argc, char **argv);
 /* Print "regula: <message>" to stderr and return the exit code 1 (2 for
  * usage errors). */

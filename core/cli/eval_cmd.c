@@ -1,4 +1,5 @@
 /* regula eval CKPT [--data SRC]: the test-set metrics of a saved model.
+ * regula export CKPT --npz OUT.npz: its parameters and buffers for NumPy and PyTorch.
  * regula predict CKPT IMAGE.png...: its class probabilities for images.
  * Both load the model with rg_model_load (the spec and data source it was trained with
  * come from the checkpoint). */
@@ -119,6 +120,32 @@ int rg_cmd_predict(int argc, char **argv)
     free(raw);
     free(x);
     free(probs);
+    rg_model_destroy(m);
+    rg_context_destroy(ctx);
+    return code;
+}
+
+int rg_cmd_export(int argc, char **argv)
+{
+    if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+        printf("usage: regula export CKPT --npz OUT.npz\n\nWrites every parameter and buffer "
+               "of the model saved in CKPT as float32 arrays named <layer>.weight, "
+               "<layer>.bias, <layer>.running_mean, ... in PyTorch's layouts; numpy.load reads "
+               "the file.\n");
+        return 0;
+    }
+    if (argc != 4 || strcmp(argv[2], "--npz"))
+        return rg_cli_fail(2, "export: usage: regula export CKPT --npz OUT.npz");
+    rg_context *ctx = NULL;
+    if (rg_context_create(NULL, &ctx) != RG_OK)
+        return fail(RG_ERR_INVALID, rg_last_error());
+    rg_model *m = NULL;
+    rg_status st = rg_model_load(ctx, argv[1], &m);
+    if (st == RG_OK)
+        st = rg_model_export_npz(m, argv[3]);
+    if (st == RG_OK)
+        printf("wrote %s\n", argv[3]);
+    int code = st == RG_OK ? 0 : fail(st, rg_context_error(ctx));
     rg_model_destroy(m);
     rg_context_destroy(ctx);
     return code;

@@ -21,6 +21,8 @@ static const char usage[] =
     "  eval CKPT  test-set metrics of a model saved with train --save\n"
     "  predict CKPT IMAGE.png...\n"
     "             class probabilities of images\n"
+    "  export CKPT --npz OUT.npz\n"
+    "             every parameter and buffer as NumPy arrays (PyTorch layouts)\n"
     "  sweep --dir DIR --sweep KEY=VALUES... -- TRAIN-ARGS\n"
     "             hyperparameter search on the validation split\n"
     "  plot FILE.jsonl -o OUT.png\n"
@@ -99,6 +101,8 @@ int main(int argc, char **argv)
         return rg_cmd_eval(argc - 1, argv + 1);
     if (!strcmp(cmd, "predict"))
         return rg_cmd_predict(argc - 1, argv + 1);
+    if (!strcmp(cmd, "export"))
+        return rg_cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot"))
         return rg_cmd_plot(argc - 1, argv + 1);
     return rg_cli_fail(2, "unknown command '%s' (see regula --help)", cmd);

@@ -168,11 +168,12 @@ int rg_cmd_train(int argc, char **argv)
     int64_t threads = atoll(rg_recipe_get(r, "threads"));
     rg_context_params cp = rg_context_default_params();
     cp.threads = (int)threads;
-    rg_context_destroy(ctx);
+    rg_context *parse_ctx = ctx; /* the recipe's, kept until the recipe goes */
     ctx = NULL;
     rg_run *run = NULL;
     if (rg_context_create(&cp, &ctx) != RG_OK) {
         rg_recipe_destroy(r);
+        rg_context_destroy(parse_ctx);
         return fail(RG_ERR_INVALID, rg_last_error());
     }
     if (x.resume)
@@ -183,6 +184,7 @@ int rg_cmd_train(int argc, char **argv)
         /* an unusable --resume FILE is bad input, as a bad flag is */
         int code = fail(x.resume ? RG_ERR_INVALID : st, rg_context_error(ctx));
         rg_recipe_destroy(r);
+        rg_context_destroy(parse_ctx);
         rg_context_destroy(ctx);
         return code;
     }
@@ -221,6 +223,7 @@ int rg_cmd_train(int argc, char **argv)
     free(cr.history);
     rg_run_destroy(run);
     rg_recipe_destroy(r);
+    rg_context_destroy(parse_ctx);
     rg_context_destroy(ctx);
     return code;
 }

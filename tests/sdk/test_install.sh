@@ -3,7 +3,8 @@
 # checks the exported symbols, builds sdk/template with CMake
 # (find_package(Regula) + regula_add_plugin) and with plain cc + pkg-config,
 # then trains a few steps with both template plugins loaded by the installed
-# regula, which must also find its own stock plugins.
+# regula, which must also find its own stock plugins; builds and runs the embedding
+# example (find_package and pkg-config) and the Python example on the installed package.
 #   test_install.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 BUILD=$1
@@ -76,4 +77,34 @@ for v in "$TMP/tb/" "$TMP/pc-"; do
     echo "$out" | grep -q "^test accuracy" || fail "no test accuracy: $out"
     grep -q '"name": "myaug"' "$TMP/s.json" || fail "summary lacks myaug"
 done
+EX=$P/share/regula/examples
+[ -f "$EX/embed.c" ] || fail "the examples are not installed in $EX"
+
+step "sdk/examples/embed.c with find_package(Regula)"
+cmake -S "$EX" -B "$TMP/eb" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" \
+    >/dev/null
+cmake --build "$TMP/eb" >/dev/null
+out=$(REGULA_PLUGIN_PATH= LD_LIBRARY_PATH="$LIB" "$TMP/eb/embed" "$TMP/embed1.ckpt") ||
+    fail "embed (CMake) failed: $out"
+echo "$out" | grep -q "^epoch 5 " || fail "embed printed no epoch 5: $out"
+echo "$out" | grep -q "^test accuracy" || fail "embed printed no test accuracy: $out"
+[ -f "$TMP/embed1.ckpt" ] || fail "embed saved no checkpoint"
+"$P/bin/regula" export "$TMP/embed1.ckpt" --npz "$TMP/embed.npz" >/dev/null ||
+    fail "regula export cannot read embed's checkpoint"
+
+step "sdk/examples/embed.c with cc + pkg-config"
+PCDIR=$(dirname "$(find "$P" -name regula.pc | head -1)")
+cc -std=c11 -O2 -Wall -Wextra -Werror "$EX/embed.c" \
+    $(PKG_CONFIG_PATH="$PCDIR" pkg-config --cflags --libs regula) -lm -o "$TMP/embed-pc"
+out=$(LD_LIBRARY_PATH="$LIB" "$TMP/embed-pc" "$TMP/embed2.ckpt") ||
+    fail "embed (pkg-config) failed: $out"
+echo "$out" | grep -q "^test accuracy" || fail "embed (pkg-config) printed no test accuracy"
+
+step "the installed Python package, on NumPy arrays"
+PYDIR=$P/lib/python3/dist-packages
+[ -f "$PYDIR/regula/__init__.py" ] || fail "the Python package is not installed in $PYDIR"
+out=$(cd "$TMP" && env -u REGULA_LIBRARY REGULA_PLUGIN_PATH= PYTHONPATH="$PYDIR" \
+      /usr/bin/python3 "$EX/train_numpy.py") || fail "train_numpy.py failed: $out"
+echo "$out" | grep -qE "^ +5 " || fail "train_numpy.py printed no curve: $out"
+echo "$out" | grep -q "^test accuracy" || fail "train_numpy.py printed no accuracy: $out"
 echo "install test: all steps passed"

@@ -244,8 +244,9 @@ RG_API rg_status rg_model_predict(rg_model *m, const float *images, int64_t n,
  * are below its number of classes (RG_ERR_INVALID otherwise). */
 RG_API rg_status rg_model_evaluate(rg_model *m, const rg_dataset *ds, rg_metrics *out);
 /* Every parameter and buffer as a NumPy .npz archive (uncompressed, float32 arrays named
- * "<layer>.weight", "<layer>.bias", "<layer>.running_mean", ...; PyTorch's layouts:
- * dense weight [out, in], conv weight [out, in, kh, kw]). */
+ * "<layer>.weight", "<layer>.bias", "<layer>.running_mean", "<layer>.running_var", with
+ * PyTorch's names (batch norm's gamma and beta as weight and bias) and layouts (dense
+ * weight [out, in], conv weight [out, in, kh, kw]); layers are named conv1, dense2, ...). */
 RG_API rg_status rg_model_export_npz(const rg_model *m, const char *path);
 
 /* ---- runs (0.2) --------------------------------------------------------------------- */
