@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seconds per epoch and test accuracy of the CNN conv32-pool-conv64-pool-fc128-fc10
-# (3x3 convolutions, padding 1, 2x2 max pooling; ../shared/BASELINES.md) in regula
-# and in PyTorch (../shared/tools/torch_ref.py cnn, Debian python3-torch), batch
+# (3x3 convolutions, padding 1, 2x2 max pooling; bench/BASELINES.md) in regula
+# and in PyTorch (bench/torch_ref.py cnn, Debian python3-torch), batch
 # 128, SGD lr 0.05 momentum 0.9, all 60,000 training images, same thread count,
 # run one after the other in one invocation.
 #
@@ -16,7 +16,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--epochs N] [--threads T]" >&2; exit 2 ;;
     esac
 done
-TORCH_REF=${TORCH_REF:-../shared/tools/torch_ref.py}
+TORCH_REF=${TORCH_REF:-$(dirname "$0")/torch_ref.py}
 [ -f "$TORCH_REF" ] || { echo "bench: $TORCH_REF not found (set TORCH_REF)" >&2; exit 1; }
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     sudo=(); [ "$(id -u)" -ne 0 ] && sudo=(sudo)

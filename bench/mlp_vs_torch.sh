@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seconds per epoch of the default MLP (784-512-256-10, batch 128, SGD lr 0.05
 # momentum 0.9, L2 / weight decay 5e-4, all 60,000 training images) in regula
-# and in PyTorch (../shared/tools/torch_ref.py, Debian python3-torch), at the
+# and in PyTorch (bench/torch_ref.py, Debian python3-torch), at the
 # same thread count, interleaved so machine drift hits both alike.
 #
 #   bench/mlp_vs_torch.sh [--epochs N] [--threads T] [--rounds R]
@@ -20,7 +20,7 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--epochs N] [--threads T] [--rounds R]" >&2; exit 2 ;;
     esac
 done
-TORCH_REF=${TORCH_REF:-../shared/tools/torch_ref.py}
+TORCH_REF=${TORCH_REF:-$(dirname "$0")/torch_ref.py}
 [ -f "$TORCH_REF" ] || { echo "bench: $TORCH_REF not found (set TORCH_REF)" >&2; exit 1; }
 if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     echo "bench: installing python3-torch" >&2

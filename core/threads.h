@@ -1,6 +1,6 @@
 /* One thread policy for the process. regula links the OpenMP build of
  * OpenBLAS, so sgemm and our own OpenMP loops share one pool of T threads
- * instead of two pools fighting over the cores (DESIGN.md measured the
+ * instead of two pools fighting over the cores (we measured the
  * pthread build next to OpenMP at 2x the GEMM time). */
 #ifndef RG_CORE_THREADS_H
 #define RG_CORE_THREADS_H

@@ -2,7 +2,8 @@
  *
  * Each check runs in a forked child with a timeout, so a plugin that
  * crashes, hangs or calls exit() is reported instead of taking the checker
- * down (DESIGN rule 11). Results reach the caller through a callback, one
+ * down (as GStreamer's out-of-process scanner does). Results reach the
+ * caller through a callback, one
  * per check, in order; the library never prints.
  *
  * Fork safety: call rg_check_plugin before the process has started OpenMP

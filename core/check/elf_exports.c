@@ -1,4 +1,4 @@
-/* Which symbols a plugin exports, read from its ELF .dynsym (DESIGN rule 1:
+/* Which symbols a plugin exports, read from its ELF .dynsym (the ABI allows
  * one exported symbol). We parse the file rather than ask dlsym, because
  * the question is "what else is visible", which dlsym cannot enumerate. */
 #include <elf.h>

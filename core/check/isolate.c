@@ -1,4 +1,4 @@
-/* Running one check in a forked child with a timeout (DESIGN rule 11).
+/* Running one check in a forked child with a timeout, so a crashing plugin is reported, not fatal.
  *
  * The child sends fixed-size records through a pipe: a STAGE record before
  * each plugin call it makes, and one VERDICT record at the end. Each record

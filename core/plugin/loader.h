@@ -30,7 +30,7 @@ rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **
  * reads "in-process:NAME". */
 rg_status rg_plugin_load_entry(rg_plugin_entry_fn entry, const rg_host_api *host,
                                rg_plugin **out);
-/* Forgets the plugin. The shared object stays mapped (DESIGN rule 9: no
+/* Forgets the plugin. The shared object stays mapped (no
  * dlclose during a run, static destructors of plugins never run early). */
 void rg_plugin_unload(rg_plugin *p);
 const char *rg_plugin_kind_name(uint32_t kind);

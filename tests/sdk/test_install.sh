@@ -78,10 +78,14 @@ for v in "$TMP/tb/" "$TMP/pc-"; do
     grep -q '"name": "myaug"' "$TMP/s.json" || fail "summary lacks myaug"
 done
 EX=$P/share/regula/examples
+# In the sanitizer build libregula needs the ASan runtime first: programs linking it are
+# built with the same flags, and a Python process (which cannot load it) is not run.
+SANFLAGS=
+ldd "$LIB/libregula.so.0" | grep -q libasan && SANFLAGS="-fsanitize=address,undefined"
 [ -f "$EX/embed.c" ] || fail "the examples are not installed in $EX"
 
 step "sdk/examples/embed.c with find_package(Regula)"
-cmake -S "$EX" -B "$TMP/eb" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" \
+cmake -S "$EX" -B "$TMP/eb" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror $SANFLAGS" \
     >/dev/null
 cmake --build "$TMP/eb" >/dev/null
 out=$(REGULA_PLUGIN_PATH= LD_LIBRARY_PATH="$LIB" "$TMP/eb/embed" "$TMP/embed1.ckpt") ||
@@ -94,12 +98,16 @@ echo "$out" | grep -q "^test accuracy" || fail "embed printed no test accuracy: 
 
 step "sdk/examples/embed.c with cc + pkg-config"
 PCDIR=$(dirname "$(find "$P" -name regula.pc | head -1)")
-cc -std=c11 -O2 -Wall -Wextra -Werror "$EX/embed.c" \
+cc -std=c11 -O2 -Wall -Wextra -Werror $SANFLAGS "$EX/embed.c" \
     $(PKG_CONFIG_PATH="$PCDIR" pkg-config --cflags --libs regula) -lm -o "$TMP/embed-pc"
 out=$(LD_LIBRARY_PATH="$LIB" "$TMP/embed-pc" "$TMP/embed2.ckpt") ||
     fail "embed (pkg-config) failed: $out"
 echo "$out" | grep -q "^test accuracy" || fail "embed (pkg-config) printed no test accuracy"
 
+if [ -n "$SANFLAGS" ]; then
+    echo "install test: all steps passed (the Python example runs in the normal build only)"
+    exit 0
+fi
 step "the installed Python package, on NumPy arrays"
 PYDIR=$P/lib/python3/dist-packages
 [ -f "$PYDIR/regula/__init__.py" ] || fail "the Python package is not installed in $PYDIR"

@@ -1,0 +1,362 @@
+/* FROZEN copy of sdk/include/regula/regula.h as released in 0.2: never edit (tests/abi). */
+/* regula embedding API: train, evaluate and save models from a host program.
+ *
+ * Conventions (they hold for every function below):
+ * - Handles are opaque. Each `_create`/`_open`/`_load` has a `_destroy`; destroy functions
+ *   accept NULL. A handle remembers its context; destroy handles before their context.
+ * - Every fallible call returns an rg_status. On failure the message is kept on the
+ *   handle's context (rg_context_error); calls that have no context yet (rg_context_create,
+ *   a NULL context) leave it in rg_last_error(), which is per thread.
+ * - Messages speak of recipe fields ("epochs", "reg"), never of command-line flags.
+ * - Parameter structs start with struct_size and only grow at the end. Fill them with
+ *   the `*_default_params()` inline functions, which record the size your program was
+ *   compiled with, so an older program keeps working against a newer library.
+ * - Strings passed in are copied unless the call says "borrowed". Strings returned are
+ *   owned by the handle and valid until the next call on it, unless the call says to free
+ *   them with rg_free().
+ * - One context may be used by one thread at a time; different contexts may train
+ *   concurrently on different threads (each is bit-identical to its run alone).
+ *
+ * The reference, with ownership rules and errors per function: sdk/README.md. */
+#ifndef REGULA_REGULA_H
+#define REGULA_REGULA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "regula/plugin.h"
+#include "regula/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define REGULA_VERSION_MAJOR 0
+#define REGULA_VERSION_MINOR 2
+#define REGULA_VERSION_PATCH 0
+#define REGULA_VERSION_STRING "0.2.0"
+
+#if defined(__GNUC__) && defined(REGULA_BUILDING_LIBRARY)
+#define RG_API __attribute__((visibility("default")))
+#else
+#define RG_API
+#endif
+
+/* ---- version and errors (0.1) ------------------------------------------------------ */
+
+/* The library's version, e.g. "0.2.0", and the plugin ABI it serves. */
+RG_API const char *rg_version(void);
+RG_API void rg_abi_version(unsigned *major, unsigned *minor);
+/* The message of the last failure on this thread. */
+RG_API const char *rg_last_error(void);
+RG_API const char *rg_status_string(rg_status status);
+/* Which OpenBLAS build is loaded: "openmp", "pthread" or "sequential" (0.2). */
+RG_API const char *rg_blas_kind(void);
+
+/* ---- context (0.2) ------------------------------------------------------------------ */
+
+typedef struct rg_context rg_context;
+
+/* level: RG_LOG_DEBUG .. RG_LOG_ERROR (regula/plugin.h). Called on the thread that made
+ * the call on this context (plugins' log calls included). */
+typedef void (*rg_log_callback)(void *user, int level, const char *message);
+
+typedef struct rg_context_params {
+    uint32_t struct_size;
+    int threads;             /* OpenMP and OpenBLAS threads; <= 0: $REGULA_THREADS, else
+                                every online processor */
+    const char *plugin_path; /* ':'-separated plugin directories searched before
+                                $REGULA_PLUGIN_PATH and the installed ones; may be NULL */
+    rg_log_callback log;     /* NULL: messages are dropped */
+    void *log_user;
+} rg_context_params;
+
+RG_API void rg_context_params_init(rg_context_params *params, size_t size);
+static inline rg_context_params rg_context_default_params(void)
+{
+    rg_context_params p;
+    rg_context_params_init(&p, sizeof p);
+    return p;
+}
+/* params may be NULL (defaults). On failure *out is NULL; read rg_last_error(). */
+RG_API rg_status rg_context_create(const rg_context_params *params, rg_context **out);
+RG_API void rg_context_destroy(rg_context *ctx);
+/* The message of the last failed call on this context ("" if none). */
+RG_API const char *rg_context_error(const rg_context *ctx);
+RG_API int rg_context_threads(const rg_context *ctx);
+
+/* Frees what a call documented as "free with rg_free" returned. */
+RG_API void rg_free(void *p);
+
+/* ---- in-process plugins (0.2) ------------------------------------------------------- */
+
+/* Registers a plugin compiled into the host program (entry: the function a .so would
+ * export as regula_plugin_entry_v1, usually written with RG_DEFINE_PLUGIN under another
+ * name): it goes through the same negotiation
+ * and descriptor/schema validation as a .so, and recipes name it by its descriptor's name
+ * (it takes precedence over a .so of that name). Errors: RG_ERR_VERSION, RG_ERR_PLUGIN
+ * (the descriptor breaks the ABI rules), RG_ERR_INVALID (a plugin of that name is already
+ * registered on this context). */
+RG_API rg_status rg_plugin_register(rg_context *ctx, rg_plugin_entry_fn entry);
+
+/* ---- datasets (0.2) ----------------------------------------------------------------- */
+
+typedef struct rg_dataset rg_dataset;
+
+typedef struct rg_dataset_params {
+    uint32_t struct_size;
+    int center_crop;         /* png: crop larger images to the first image's size */
+    int channels;            /* png: 0 as stored, 1 gray, 3 RGB */
+} rg_dataset_params;
+RG_API void rg_dataset_params_init(rg_dataset_params *params, size_t size);
+static inline rg_dataset_params rg_dataset_default_params(void)
+{
+    rg_dataset_params p;
+    rg_dataset_params_init(&p, sizeof p);
+    return p;
+}
+
+/* source: "fashion-mnist" ($REGULA_DATA or Debian's dataset-fashion-mnist), "idx:DIR",
+ * "png:DIR" (DIR/<part>/<class>/NAME.png) or "csv:DIR" (DIR/<part>.csv); part: "train" or
+ * "test". params may be NULL. Errors: RG_ERR_INVALID (source or part), RG_ERR_IO,
+ * RG_ERR_FORMAT (with file and offset, line or column). */
+RG_API rg_status rg_dataset_open(rg_context *ctx, const char *source, const char *part,
+                                 const rg_dataset_params *params, rg_dataset **out);
+
+typedef enum rg_pixel_type {
+    RG_PIXELS_U8 = 1,        /* 0..255, scaled by 1/255 as the network reads them */
+    RG_PIXELS_F32 = 2        /* read as given (finite values; [0, 1] for the stock
+                                augmenters) */
+} rg_pixel_type;
+
+enum {
+    RG_MEMORY_COPY = 0,      /* the dataset copies the pixels */
+    RG_MEMORY_BORROW = 1     /* the dataset reads the caller's pixels, which must stay
+                                valid and unchanged until rg_dataset_destroy */
+};
+
+/* n images of c x h x w pixels, image-major then channel, row, column (NCHW), and n labels
+ * in [0, num_classes). num_classes <= 0: the largest label + 1. Labels are always copied.
+ * Errors: RG_ERR_INVALID (n, a shape or num_classes out of range, NULL arrays, a label out
+ * of range (its index is named), a non-finite float pixel), RG_ERR_NOMEM. */
+RG_API rg_status rg_dataset_from_memory(rg_context *ctx, int64_t n, int64_t c, int64_t h,
+                                        int64_t w, rg_pixel_type type, const void *pixels,
+                                        const int32_t *labels, int32_t num_classes,
+                                        unsigned flags, rg_dataset **out);
+RG_API void rg_dataset_destroy(rg_dataset *ds);
+/* Any output may be NULL. */
+RG_API rg_status rg_dataset_shape(const rg_dataset *ds, int64_t *n, int64_t *c, int64_t *h,
+                                  int64_t *w, int32_t *num_classes);
+
+/* ---- recipe (0.2) ------------------------------------------------------------------- */
+
+/* A run's description: one table of fields (rg_recipe_field) with names, types, defaults,
+ * ranges and docs, from which the CLI's flags, the JSON recipe file, checkpoints, sweeps
+ * and the Python keyword arguments are all derived. */
+typedef struct rg_recipe rg_recipe;
+
+typedef enum rg_field_type {
+    RG_FIELD_INT = 1,
+    RG_FIELD_NUMBER = 2,
+    RG_FIELD_BOOL = 3,       /* true/false, 1/0, yes/no, on/off */
+    RG_FIELD_STRING = 4,
+    RG_FIELD_CHOICE = 5,     /* one of `choices` ('|'-separated) */
+    RG_FIELD_LIST = 6        /* repeatable strings: each set appends */
+} rg_field_type;
+
+typedef struct rg_field_info {
+    uint32_t struct_size;
+    const char *name;        /* e.g. "lr_schedule"; the CLI flag is --lr-schedule */
+    rg_field_type type;
+    const char *default_text;
+    double min, max;         /* INT and NUMBER */
+    const char *choices;     /* CHOICE */
+    const char *doc;         /* one paragraph */
+    int resumable;           /* may differ when a saved run is resumed */
+    const char *value_name;  /* placeholder for help texts, e.g. "N" */
+} rg_field_info;
+
+RG_API int rg_recipe_field_count(void);
+/* Fields 0 .. rg_recipe_field_count()-1, in table order. info->struct_size must be set. */
+RG_API rg_status rg_recipe_field(int index, rg_field_info *info);
+
+/* A recipe holding every field's default. */
+RG_API rg_status rg_recipe_create(rg_context *ctx, rg_recipe **out);
+RG_API rg_status rg_recipe_copy(const rg_recipe *r, rg_recipe **out);
+RG_API void rg_recipe_destroy(rg_recipe *r);
+/* Parses and range-checks value for field (LIST fields append it). Errors name the field,
+ * the value and what was expected: RG_ERR_INVALID. */
+RG_API rg_status rg_recipe_set(rg_recipe *r, const char *field, const char *value);
+/* Back to the default (LIST: empty), and no longer counted as set. */
+RG_API rg_status rg_recipe_reset(rg_recipe *r, const char *field);
+/* The value as text (LIST: entries joined with '\n'), NULL for an unknown field; borrowed:
+ * valid until the next rg_recipe_get of the same field or rg_recipe_destroy. */
+RG_API const char *rg_recipe_get(const rg_recipe *r, const char *field);
+/* 1 if the field was set (by rg_recipe_set or a recipe file), 0 if it holds its default. */
+RG_API int rg_recipe_is_set(const rg_recipe *r, const char *field);
+/* Plugins by name with typed parameters: appends NAME to the "reg" or "aug" list and
+ * returns its index; then set its parameters (validated against the plugin's schema when
+ * the run is created). */
+RG_API rg_status rg_recipe_add_plugin(rg_recipe *r, const char *role, const char *name,
+                                      int *index);
+RG_API rg_status rg_recipe_set_plugin_param(rg_recipe *r, const char *role, int index,
+                                            const char *key, const char *value);
+/* The JSON form: an object of fields (unknown keys, wrong types and bad values are
+ * refused with file:line:column). Reading applies the file's fields over r. */
+RG_API rg_status rg_recipe_load_json(rg_recipe *r, const char *path);
+RG_API rg_status rg_recipe_parse_json(rg_recipe *r, const char *text, const char *origin);
+/* Every field with its effective value; free with rg_free. NULL when out of memory. */
+RG_API char *rg_recipe_to_json(const rg_recipe *r);
+
+/* ---- models (0.2) ------------------------------------------------------------------- */
+
+typedef struct rg_model rg_model;
+
+typedef struct rg_model_info {
+    uint32_t struct_size;
+    int64_t c, h, w;         /* input shape */
+    int32_t num_classes;
+    int64_t parameters;      /* trainable scalars */
+    int32_t layers;
+    const char *spec;        /* e.g. "mlp:512,256"; borrowed from the model */
+    const char *data;        /* the data source it was trained on ("" if unknown) */
+} rg_model_info;
+
+typedef struct rg_metrics {
+    uint32_t struct_size;
+    double loss;             /* mean cross-entropy in eval mode (data loss only) */
+    double accuracy;
+    int64_t count;
+} rg_metrics;
+
+/* The trained model of a checkpoint written by rg_run_save (or regula train --save), for
+ * evaluation and prediction only: it cannot be trained (resume the run for that).
+ * Errors: RG_ERR_IO, RG_ERR_FORMAT (checksum, structure, missing tensors). */
+RG_API rg_status rg_model_load(rg_context *ctx, const char *path, rg_model **out);
+RG_API void rg_model_destroy(rg_model *m);
+RG_API rg_status rg_model_get_info(const rg_model *m, rg_model_info *info);
+/* Class probabilities (softmax, eval mode) of n images laid out as the model's input
+ * (NCHW, in the scale the network reads: 0..1 for images stored as uint8) into
+ * probs[n * num_classes]. Errors: RG_ERR_INVALID (NULL arrays, n < 1, count != the
+ * model's c*h*w), RG_ERR_NUMERIC (a non-finite input). */
+RG_API rg_status rg_model_predict(rg_model *m, const float *images, int64_t n,
+                                  int64_t values_per_image, float *probs);
+/* Eval-mode metrics over a dataset whose images have the model's shape and whose labels
+ * are below its number of classes (RG_ERR_INVALID otherwise). */
+RG_API rg_status rg_model_evaluate(rg_model *m, const rg_dataset *ds, rg_metrics *out);
+/* Every parameter and buffer as a NumPy .npz archive (uncompressed, float32 arrays named
+ * "<layer>.weight", "<layer>.bias", "<layer>.running_mean", "<layer>.running_var", with
+ * PyTorch's names (batch norm's gamma and beta as weight and bias) and layouts (dense
+ * weight [out, in], conv weight [out, in, kh, kw]); layers are named conv1, dense2, ...). */
+RG_API rg_status rg_model_export_npz(const rg_model *m, const char *path);
+
+/* ---- runs (0.2) --------------------------------------------------------------------- */
+
+typedef struct rg_run rg_run;
+
+typedef struct rg_batch_info {
+    uint32_t struct_size;
+    int64_t epoch, epochs;   /* 1-based epoch of the run */
+    int64_t batch, batches;  /* 1-based batch within the epoch */
+    double loss, accuracy;   /* running means over the epoch so far (train mode) */
+    double seconds;          /* since the epoch started */
+} rg_batch_info;
+
+typedef struct rg_epoch_info {
+    uint32_t struct_size;
+    int64_t epoch;           /* 1-based */
+    double train_loss, train_accuracy; /* running means in train mode, data loss only */
+    double train_penalty;    /* running mean of what the regularizers added to the loss */
+    double val_loss, val_accuracy;     /* eval mode; NaN without a validation split */
+    double lr;               /* learning rate of the next step */
+    double seconds;          /* training steps only */
+    double eval_seconds;
+} rg_epoch_info;
+
+/* Return 0 to go on; nonzero asks for a clean stop, as rg_run_request_stop does. */
+typedef int (*rg_batch_callback)(void *user, const rg_batch_info *info);
+typedef int (*rg_epoch_callback)(void *user, const rg_epoch_info *info);
+
+typedef struct rg_callbacks {
+    uint32_t struct_size;
+    rg_batch_callback on_batch; /* may be NULL */
+    rg_epoch_callback on_epoch; /* may be NULL; after the epoch's checkpoint is written */
+    void *user;
+} rg_callbacks;
+RG_API void rg_callbacks_init(rg_callbacks *cb, size_t size);
+static inline rg_callbacks rg_default_callbacks(void)
+{
+    rg_callbacks c;
+    rg_callbacks_init(&c, sizeof c);
+    return c;
+}
+
+typedef enum rg_run_state {
+    RG_RUN_READY = 0,        /* created or resumed, epochs left */
+    RG_RUN_PAUSED = 1,       /* stopped by stop_after or a stop request; fit again or
+                                save and resume later */
+    RG_RUN_COMPLETE = 2,     /* all epochs done, or early stopping ended it */
+    RG_RUN_FAILED = 3        /* a step failed (the message names plugin, hook, step);
+                                the last good checkpoint is kept */
+} rg_run_state;
+
+typedef struct rg_run_result {
+    uint32_t struct_size;
+    rg_run_state state;
+    int64_t epochs_done;
+    int early_stopped;       /* early stopping ended the run */
+    int64_t best_epoch;      /* epoch whose weights were restored at the end, or 0 */
+    int64_t train_examples, val_examples, test_examples; /* test: 0 without a test set */
+    rg_metrics train, val, test; /* eval mode after the end; NaN/0 when not evaluated */
+    double seconds_per_epoch;
+} rg_run_result;
+
+/* Builds a run from a recipe: opens the recipe's data source (train and test parts),
+ * loads and validates its plugins, builds and initializes the model. Errors name the
+ * field: RG_ERR_INVALID, RG_ERR_IO, RG_ERR_FORMAT, RG_ERR_VERSION, RG_ERR_PLUGIN. */
+RG_API rg_status rg_run_create(rg_context *ctx, const rg_recipe *recipe, rg_run **out);
+/* The same on the caller's datasets (borrowed: they must outlive the run; test may be
+ * NULL: the run then evaluates no test set). The recipe's "data" field is only recorded. */
+RG_API rg_status rg_run_create_with_data(rg_context *ctx, const rg_recipe *recipe,
+                                         const rg_dataset *train, const rg_dataset *test,
+                                         rg_run **out);
+/* Continues the run saved in path with the given recipe: fields the recipe sets must equal
+ * the stored ones unless resumable (the error names the field, the stored value and the
+ * given one); fields it leaves unset take the stored values. recipe may be NULL. Training
+ * on from here gives, bit for bit, what the uninterrupted run gives. */
+RG_API rg_status rg_run_resume(rg_context *ctx, const char *path, const rg_recipe *recipe,
+                               rg_run **out);
+RG_API rg_status rg_run_resume_with_data(rg_context *ctx, const char *path,
+                                         const rg_recipe *recipe, const rg_dataset *train,
+                                         const rg_dataset *test, rg_run **out);
+RG_API void rg_run_destroy(rg_run *run);
+
+/* Trains until the recipe's epochs are done, early stopping ends the run, stop_after
+ * epochs have run in this call, or a stop is requested; after each epoch it writes the
+ * metrics line and the checkpoint the recipe asks for. When the run completes it restores
+ * the best weights (early stopping), evaluates train, validation and test (unless the
+ * recipe's test is false) and writes the summary. cb may be NULL. On an error the run is
+ * RG_RUN_FAILED and the checkpoint of the last good epoch stays on disk. */
+RG_API rg_status rg_run_fit(rg_run *run, const rg_callbacks *cb);
+/* Asks the fit in progress to stop cleanly after the current batch (the epoch is then
+ * not counted and training resumes at its start). Async-signal-safe. */
+RG_API void rg_run_request_stop(rg_run *run);
+RG_API rg_status rg_run_get_result(const rg_run *run, rg_run_result *out);
+/* Per-epoch history, epochs 1 .. epochs_done. */
+RG_API rg_status rg_run_get_epoch(const rg_run *run, int64_t epoch, rg_epoch_info *out);
+/* Eval-mode metrics of the current weights. */
+RG_API rg_status rg_run_evaluate(rg_run *run, const rg_dataset *ds, rg_metrics *out);
+/* The effective recipe of the run (borrowed from the run). */
+RG_API const rg_recipe *rg_run_recipe(const rg_run *run);
+/* The run's model (borrowed from the run), for prediction and export. */
+RG_API rg_model *rg_run_model(rg_run *run);
+/* Writes everything a resume needs (atomically: path.tmp, fsync, rename). */
+RG_API rg_status rg_run_save(rg_run *run, const char *path);
+/* Text describing the run's plugins: one line each, "reg NAME VERSION (SPEC) on TARGETS"
+ * or "aug NAME VERSION (SPEC)"; borrowed from the run. */
+RG_API const char *rg_run_describe_plugins(rg_run *run);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
