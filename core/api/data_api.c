@@ -142,3 +142,26 @@ rg_status rg_dataset_shape(const rg_dataset *ds, int64_t *n, int64_t *c, int64_t
         *num_classes = ds->num_classes;
     return RG_OK;
 }
+
+rg_status rg_image_read_png(rg_context *ctx, const char *path, int64_t c, int64_t h, int64_t w,
+                            int center_crop, float *out)
+{
+    if (!ctx)
+        return rg_api_null("rg_image_read_png", "ctx");
+    rg_api_enter(ctx);
+    if (!path || !out)
+        return rg_api_fail(ctx, rg_api_null("rg_image_read_png", !path ? "path" : "out"));
+    if (c < 1 || h < 1 || w < 1 || c > 4 || h > 65536 || w > 65536)
+        return rg_api_fail(ctx, rg_error_set(RG_ERR_INVALID, "rg_image_read_png: shape "
+                                             "%lldx%lldx%lld out of range", (long long)c,
+                                             (long long)h, (long long)w));
+    size_t px = (size_t)(c * h * w);
+    uint8_t *raw = malloc(px);
+    if (!raw)
+        return rg_api_fail(ctx, rg_error_set(RG_ERR_NOMEM, "out of memory"));
+    rg_status st = rg_png_read_image(path, c, h, w, center_crop, raw);
+    for (size_t i = 0; st == RG_OK && i < px; i++)
+        out[i] = (float)raw[i] * (1.0f / 255.0f);
+    free(raw);
+    return rg_api_fail(ctx, st);
+}

@@ -4,8 +4,6 @@
 
 #include <stdio.h>
 
-#include "../plugin/instance.h"
-
 int rg_cmd_train(int argc, char **argv);
 int rg_cmd_plugins(int argc, char **argv);
 int rg_cmd_plugin(int argc, char **argv);
@@ -20,5 +18,7 @@ int rg_cmd_plot(int argc, char **argv);
  * usage errors). */
 int rg_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void rg_cli_install_log(void);
+/* "regula LEVEL: message" on stderr: the log callback of the command's contexts. */
+void rg_cli_log(void *user, int level, const char *message);
 
 #endif

@@ -43,24 +43,9 @@ static const char usage[] =
     "  REGULA_PLUGIN_PATH   ':'-separated plugin directories searched first\n"
     "  REGULA_PLUGIN_DEBUG  1 traces plugin discovery and ABI negotiation on stderr\n";
 
-int rg_cli_fail(int code, const char *fmt, ...)
-{
-    va_list ap;
-    fflush(stdout);
-    fputs("regula: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return code;
-}
-
 static void log_to_stderr(int level, const char *message)
 {
-    static const char *names[] = {"debug", "info", "warning", "error"};
-    const char *name = level >= 0 && level <= 3 ? names[level] : "log";
-    fflush(stdout);
-    fprintf(stderr, "regula %s: %s\n", name, message);
+    rg_cli_log(NULL, level, message);
 }
 
 void rg_cli_install_log(void)

@@ -1,10 +1,10 @@
 #include "recipe_cli.h"
 
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
 
 enum { OPT_HELP = 'h', OPT_BASE = 1000, OPT_NEG = 2000, OPT_QUIET = 3000, OPT_RESUME,
        OPT_CONFIG, OPT_PRINT_CONFIG };
@@ -65,15 +65,27 @@ static void build_options(void)
     opts[k] = (struct option){NULL, 0, NULL, 0};
 }
 
-static rg_status flag_error(void)
+/* The library's message about a field, worded with its flag. */
+static rg_status flag_error(const rg_recipe *r, char *err, size_t cap)
 {
-    char buf[2048];
-    rg_cli_flagify(rg_last_error(), buf, sizeof buf);
-    return rg_error_set(RG_ERR_INVALID, "%s", buf);
+    (void)r;
+    rg_cli_flagify(rg_last_error(), err, cap);
+    return RG_ERR_INVALID;
+}
+
+static rg_status say(char *err, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static rg_status say(char *err, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, cap, fmt, ap);
+    va_end(ap);
+    return RG_ERR_INVALID;
 }
 
 rg_status rg_cli_recipe_parse(int argc, char **argv, const char *command, rg_recipe *r,
-                              rg_cli_train_extra *x)
+                              rg_cli_train_extra *x, char *err, size_t cap)
 {
     memset(x, 0, sizeof *x);
     build_options();
@@ -86,18 +98,17 @@ rg_status rg_cli_recipe_parse(int argc, char **argv, const char *command, rg_rec
             if (c == '?') {
                 const char *bad = argv[optind - 1];
                 if (optopt && optopt != '?' && optopt < OPT_BASE)
-                    return rg_error_set(RG_ERR_INVALID, "%s: unknown option '-%c' (see regula "
-                                        "%s --help)", command, optopt, command);
-                return rg_error_set(RG_ERR_INVALID, "%s: unknown option '%s' (see regula %s "
-                                    "--help)", command, bad, command);
+                    return say(err, cap, "%s: unknown option '-%c' (see regula %s --help)",
+                               command, optopt, command);
+                return say(err, cap, "%s: unknown option '%s' (see regula %s --help)", command,
+                           bad, command);
             }
             if (c == ':')
-                return rg_error_set(RG_ERR_INVALID, "%s: %s needs a value", command,
-                                    argv[optind - 1]);
+                return say(err, cap, "%s: %s needs a value", command, argv[optind - 1]);
             if (pass == 0) {
                 /* the message names the file, line and column already */
                 if (c == OPT_CONFIG && rg_recipe_load_json(r, optarg) != RG_OK)
-                    return RG_ERR_INVALID;
+                    return say(err, cap, "%s", rg_last_error());
                 continue;
             }
             rg_status st = RG_OK;
@@ -121,12 +132,11 @@ rg_status rg_cli_recipe_parse(int argc, char **argv, const char *command, rg_rec
                 st = rg_recipe_set(r, f.name, f.type == RG_FIELD_BOOL ? "true" : optarg);
             }
             if (st != RG_OK)
-                return flag_error();
+                return flag_error(r, err, cap);
         }
     }
     if (optind < argc)
-        return rg_error_set(RG_ERR_INVALID, "%s: unexpected argument '%s'", command,
-                            argv[optind]);
+        return say(err, cap, "%s: unexpected argument '%s'", command, argv[optind]);
     return RG_OK;
 }
 

@@ -16,9 +16,9 @@ typedef struct rg_cli_train_extra {
 } rg_cli_train_extra;
 
 /* Parses argv[1..] into r (config file first, then flags in order) and x. Errors are
- * worded with flags and returned as RG_ERR_INVALID with the thread's message set. */
+ * worded with flags, written to err and returned as RG_ERR_INVALID. */
 rg_status rg_cli_recipe_parse(int argc, char **argv, const char *command, rg_recipe *r,
-                              rg_cli_train_extra *x);
+                              rg_cli_train_extra *x, char *err, size_t cap);
 /* Every recipe flag with its value name, doc and default, wrapped to 92 columns. */
 void rg_cli_recipe_help(FILE *f);
 /* msg with a leading field name replaced by its flag ("lr 0.1x: ..." -> "--lr 0.1x: ..."). */

@@ -141,11 +141,14 @@ int rg_cmd_train(int argc, char **argv)
         return fail(RG_ERR_INVALID, rg_last_error());
     rg_recipe *r = NULL;
     rg_cli_train_extra x;
+    char err[4096] = "";
     rg_status st = rg_recipe_create(ctx, &r);
-    if (st == RG_OK)
-        st = rg_cli_recipe_parse(argc, argv, "train", r, &x);
+    if (st != RG_OK)
+        snprintf(err, sizeof err, "%s", rg_context_error(ctx));
+    else
+        st = rg_cli_recipe_parse(argc, argv, "train", r, &x, err, sizeof err);
     if (st != RG_OK) {
-        int code = fail(st, rg_last_error());
+        int code = rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", err);
         rg_recipe_destroy(r);
         rg_context_destroy(ctx);
         return code;
@@ -168,6 +171,7 @@ int rg_cmd_train(int argc, char **argv)
     int64_t threads = atoll(rg_recipe_get(r, "threads"));
     rg_context_params cp = rg_context_default_params();
     cp.threads = (int)threads;
+    cp.log = rg_cli_log;
     rg_context *parse_ctx = ctx; /* the recipe's, kept until the recipe goes */
     ctx = NULL;
     rg_run *run = NULL;
