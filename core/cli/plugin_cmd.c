@@ -13,7 +13,7 @@
 #include "../check/check.h"
 #include "../error.h"
 #include "cli.h"
-#include "json.h"
+#include "cli_json.h"
 
 static const char check_usage[] =
     "usage: regula plugin check PATH.so [--timeout SECONDS] [--json]\n"
@@ -45,27 +45,39 @@ static const char check_usage[] =
     "exit status: 0 no check failed, 1 a check failed, 2 usage error\n";
 
 typedef struct report_ctx {
-    rg_json *json;   /* NULL: text */
+    json_t *checks; /* NULL: text */
+    int nomem;
 } report_ctx;
+
+static const char *verdict_json(rg_check_verdict v)
+{
+    return v == RG_CHECK_PASS ? "pass" : v == RG_CHECK_FAIL ? "fail" : "n/a";
+}
 
 static void report_line(void *vctx, const rg_check_result *r)
 {
     report_ctx *ctx = vctx;
-    if (ctx->json) {
-        rg_json_begin_object(ctx->json);
-        rg_json_key(ctx->json, "name");
-        rg_json_string(ctx->json, r->name);
-        rg_json_key(ctx->json, "verdict");
-        rg_json_string(ctx->json, r->verdict == RG_CHECK_PASS   ? "pass"
-                                  : r->verdict == RG_CHECK_FAIL ? "fail"
-                                                                : "n/a");
-        rg_json_key(ctx->json, "detail");
-        rg_json_string(ctx->json, r->detail);
-        rg_json_end_object(ctx->json);
+    if (ctx->checks) {
+        json_t *o = json_pack("{s:o, s:s, s:o}", "name", rg_cli_jstring(r->name), "verdict",
+                              verdict_json(r->verdict), "detail", rg_cli_jstring(r->detail));
+        ctx->nomem |= json_array_append_new(ctx->checks, o) != 0;
         return;
     }
     printf("%-4s  %-24s  %s\n", rg_check_verdict_name(r->verdict), r->name, r->detail);
     fflush(stdout); /* a line per check as it finishes: some take seconds */
+}
+
+static int print_json_report(const char *path, report_ctx *ctx, const rg_check_summary *sum)
+{
+    json_t *o = json_pack("{s:o, s:O, s:i, s:i, s:i}", "plugin", rg_cli_jstring(path), "checks",
+                          ctx->checks, "passed", sum->passed, "failed", sum->failed, "na",
+                          sum->na);
+    /* an empty line after the object, as the report has always ended */
+    int bad = ctx->nomem || !o || rg_cli_json_print(stdout, o) != 0 || fputc('\n', stdout) == EOF;
+    json_decref(o);
+    return bad ? rg_cli_fail(1, "plugin check: %s", ctx->nomem || !o ? "out of memory"
+                                                                     : "write error")
+               : 0;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -104,38 +116,26 @@ static int cmd_check(int argc, char **argv)
     if (access(path, R_OK) != 0)
         return rg_cli_fail(2, "plugin check: cannot read %s: %s", path, strerror(errno));
 
-    rg_json j;
-    report_ctx ctx = {json ? &j : NULL};
+    report_ctx ctx = {json ? json_array() : NULL, 0};
+    if (json && !ctx.checks)
+        return rg_cli_fail(1, "out of memory");
     opt.report = report_line;
     opt.report_ctx = &ctx;
-    if (json) {
-        rg_json_init(&j, stdout);
-        rg_json_begin_object(&j);
-        rg_json_key(&j, "plugin");
-        rg_json_string(&j, path);
-        rg_json_key(&j, "checks");
-        rg_json_begin_array(&j);
-    } else {
+    if (!json)
         printf("checking %s\n", path);
-    }
     rg_check_summary sum;
+    int code = 0;
     if (rg_check_plugin(path, &opt, &sum) != RG_OK)
-        return rg_cli_fail(1, "%s", rg_error_message());
-    if (json) {
-        rg_json_end_array(&j);
-        rg_json_key(&j, "passed");
-        rg_json_int(&j, sum.passed);
-        rg_json_key(&j, "failed");
-        rg_json_int(&j, sum.failed);
-        rg_json_key(&j, "na");
-        rg_json_int(&j, sum.na);
-        rg_json_end_object(&j);
-        fputc('\n', stdout);
-    } else if (sum.na) {
+        code = rg_cli_fail(1, "%s", rg_error_message());
+    else if (json)
+        code = print_json_report(path, &ctx, &sum);
+    else if (sum.na)
         printf("%d passed, %d failed (%d n/a)\n", sum.passed, sum.failed, sum.na);
-    } else {
+    else
         printf("%d passed, %d failed\n", sum.passed, sum.failed);
-    }
+    json_decref(ctx.checks);
+    if (code)
+        return code;
     return sum.failed ? 1 : 0;
 }
 

@@ -5,9 +5,10 @@
 
 #include "../error.h"
 #include "../plugin/discovery.h"
+#include "../plugin/instance.h"
 #include "../plugin/loader.h"
 #include "cli.h"
-#include "json.h"
+#include "cli_json.h"
 
 static void range_text(const rg_param_desc *d, char *buf, size_t cap)
 {
@@ -41,6 +42,60 @@ static void default_text(const rg_param_desc *d, char *buf, size_t cap)
     rg_param_format(d, &v, buf, cap);
 }
 
+static void print_param(const rg_param_desc *d)
+{
+    char range[256], dflt[128];
+    range_text(d, range, sizeof range);
+    default_text(d, dflt, sizeof dflt);
+    printf("    %-12s %-6s default %-8s range %-16s %s%s\n", d->name, rg_param_type_name(d->type),
+           dflt, range, d->doc, (d->flags & RG_PARAM_LOG_SCALE) ? " (log scale)" : "");
+}
+
+static void print_plugin(const rg_plugin *p, const char *path)
+{
+    printf("%s  %s %s  (ABI %u.%u)\n  %s\n  %s\n", p->desc.name,
+           rg_plugin_kind_name(p->desc.kind), p->desc.version, p->abi_major, p->abi_minor,
+           p->desc.doc, path);
+    for (uint32_t k = 0; k < p->num_params; k++)
+        print_param(&p->params[k]);
+    if (p->desc.kind == RG_PLUGIN_REGULARIZER)
+        printf("    (host keys: layers=GLOB|..., tensors=weights|biases|all, after=GLOB|...)\n");
+    printf("\n");
+}
+
+static json_t *param_json(const rg_param_desc *d)
+{
+    char range[256], dflt[128];
+    range_text(d, range, sizeof range);
+    default_text(d, dflt, sizeof dflt);
+    return json_pack("{s:o, s:s, s:o, s:o, s:b, s:o}", "name", rg_cli_jstring(d->name), "type",
+                     rg_param_type_name(d->type), "default", rg_cli_jstring(dflt), "range",
+                     rg_cli_jstring(range), "log_scale", (d->flags & RG_PARAM_LOG_SCALE) != 0,
+                     "doc", rg_cli_jstring(d->doc));
+}
+
+static json_t *plugin_json(const rg_plugin *p, const char *path)
+{
+    char abi[32];
+    snprintf(abi, sizeof abi, "%u.%u", p->abi_major, p->abi_minor);
+    json_t *params = json_array();
+    for (uint32_t k = 0; params && k < p->num_params; k++)
+        if (json_array_append_new(params, param_json(&p->params[k])) != 0) {
+            json_decref(params);
+            params = NULL;
+        }
+    return json_pack("{s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "name", rg_cli_jstring(p->desc.name),
+                     "kind", rg_plugin_kind_name(p->desc.kind), "version",
+                     rg_cli_jstring(p->desc.version), "abi", abi, "path", rg_cli_jstring(path),
+                     "doc", rg_cli_jstring(p->desc.doc), "params", params);
+}
+
+static json_t *load_error_json(const char *path, const char *message)
+{
+    return json_pack("{s:o, s:o}", "path", rg_cli_jstring(path), "error",
+                     rg_cli_jstring(message));
+}
+
 int rg_cmd_plugins(int argc, char **argv)
 {
     int json = 0;
@@ -60,12 +115,11 @@ int rg_cmd_plugins(int argc, char **argv)
     }
     rg_plugin_listing list;
     rg_plugin_list(&list);
-    int failures = 0;
-    rg_json j;
-    rg_json_init(&j, stdout);
-    if (json)
-        rg_json_begin_array(&j);
-    else if (list.count == 0)
+    int failures = 0, nomem = 0;
+    json_t *all = json ? json_array() : NULL;
+    if (json && !all)
+        return rg_cli_fail(1, "out of memory");
+    if (!json && list.count == 0)
         printf("no plugins found (set REGULA_PLUGIN_PATH)\n");
     for (int i = 0; i < list.count; i++) {
         rg_plugin_found *f = &list.item[i];
@@ -78,65 +132,24 @@ int rg_cmd_plugins(int argc, char **argv)
         if (rg_plugin_load(f->path, NULL, &p) != RG_OK) {
             failures++;
             if (json) {
-                rg_json_begin_object(&j);
-                rg_json_key(&j, "path");
-                rg_json_string(&j, f->path);
-                rg_json_key(&j, "error");
-                rg_json_string(&j, rg_error_message());
-                rg_json_end_object(&j);
-            } else
+                json_t *e = load_error_json(f->path, rg_error_message());
+                nomem |= json_array_append_new(all, e) != 0;
+            } else {
                 printf("%s  FAILED TO LOAD: %s\n\n", f->name, rg_error_message());
+            }
             continue;
         }
-        if (json) {
-            rg_json_begin_object(&j);
-            rg_json_key(&j, "name"); rg_json_string(&j, p->desc.name);
-            rg_json_key(&j, "kind"); rg_json_string(&j, rg_plugin_kind_name(p->desc.kind));
-            rg_json_key(&j, "version"); rg_json_string(&j, p->desc.version);
-            char abi[32];
-            snprintf(abi, sizeof abi, "%u.%u", p->abi_major, p->abi_minor);
-            rg_json_key(&j, "abi"); rg_json_string(&j, abi);
-            rg_json_key(&j, "path"); rg_json_string(&j, f->path);
-            rg_json_key(&j, "doc"); rg_json_string(&j, p->desc.doc);
-            rg_json_key(&j, "params");
-            rg_json_begin_array(&j);
-        } else {
-            printf("%s  %s %s  (ABI %u.%u)\n  %s\n  %s\n", p->desc.name,
-                   rg_plugin_kind_name(p->desc.kind), p->desc.version, p->abi_major,
-                   p->abi_minor, p->desc.doc, f->path);
-        }
-        for (uint32_t k = 0; k < p->num_params; k++) {
-            const rg_param_desc *d = &p->params[k];
-            char range[256], dflt[128];
-            range_text(d, range, sizeof range);
-            default_text(d, dflt, sizeof dflt);
-            if (json) {
-                rg_json_begin_object(&j);
-                rg_json_key(&j, "name"); rg_json_string(&j, d->name);
-                rg_json_key(&j, "type"); rg_json_string(&j, rg_param_type_name(d->type));
-                rg_json_key(&j, "default"); rg_json_string(&j, dflt);
-                rg_json_key(&j, "range"); rg_json_string(&j, range);
-                rg_json_key(&j, "log_scale"); rg_json_bool(&j, (d->flags & RG_PARAM_LOG_SCALE) != 0);
-                rg_json_key(&j, "doc"); rg_json_string(&j, d->doc);
-                rg_json_end_object(&j);
-            } else {
-                printf("    %-12s %-6s default %-8s range %-16s %s%s\n", d->name,
-                       rg_param_type_name(d->type), dflt, range, d->doc,
-                       (d->flags & RG_PARAM_LOG_SCALE) ? " (log scale)" : "");
-            }
-        }
-        if (json) {
-            rg_json_end_array(&j);
-            rg_json_end_object(&j);
-        } else {
-            if (p->desc.kind == RG_PLUGIN_REGULARIZER)
-                printf("    (host keys: layers=GLOB|..., tensors=weights|biases|all, "
-                       "after=GLOB|...)\n");
-            printf("\n");
-        }
+        if (json)
+            nomem |= json_array_append_new(all, plugin_json(p, f->path)) != 0;
+        else
+            print_plugin(p, f->path);
         rg_plugin_unload(p);
     }
-    if (json)
-        rg_json_end_array(&j);
+    if (json) {
+        int bad = nomem || rg_cli_json_print(stdout, all) != 0;
+        json_decref(all);
+        if (bad)
+            return rg_cli_fail(1, "plugins: %s", nomem ? "out of memory" : "write error");
+    }
     return failures ? 1 : 0;
 }

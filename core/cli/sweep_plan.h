@@ -1,6 +1,6 @@
 /* regula sweep: what to try. A sweep is a list of axes (KEY=VALUES) and a
  * list of trials, each trial one value per axis. No I/O here: functions
- * return rg_status with the message kept (core/error.h); sweep_cmd.c prints. */
+ * return rg_status with the message kept (core/error.h); the command prints. */
 #ifndef RG_CLI_SWEEP_PLAN_H
 #define RG_CLI_SWEEP_PLAN_H
 
@@ -51,10 +51,5 @@ void rg_sweep_random_value(const rg_sweep_axis *axis, uint64_t seed, int64_t tri
 void rg_sweep_format_number(double v, char *buf, size_t cap);
 /* 1 if text is a whole finite number (strtod), with the value in *v. */
 int rg_sweep_is_number(const char *text, double *v);
-
-/* Value of a top-level key of a JSON object text: 1 and *v (NaN for null) if
- * the key is there with a number or null, 0 otherwise. Nested objects and
- * arrays are skipped, so history[].val_loss is not mistaken for val_loss. */
-int rg_sweep_json_number(const char *json, const char *key, double *v);
 
 #endif

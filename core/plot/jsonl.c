@@ -1,11 +1,10 @@
-/* A small JSON Lines reader for the plot command: one object per line, its
- * members flat or one object deep. Strings are decoded in place in a copy of
- * the file (a decoded string is never longer than its JSON spelling), so a
- * file costs one text buffer plus one field array per record. */
+/* The JSON Lines reader of the plot command: each line goes to jansson on
+ * its own, so an error names the line of the file, and its members (flat,
+ * or one object deep) become the record's fields. Keys and strings stay in
+ * jansson's values, which the reader keeps until rg_jsonl_destroy. */
 #include <errno.h>
-#include <stdarg.h>
+#include <jansson.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,330 +12,245 @@
 #include "../error.h"
 #include "plot.h"
 
-#define RG_JSONL_MAX_DEPTH 64
+/* Integers as doubles: a plot wants numbers, and an integer beyond int64
+ * (which jansson refuses as such) is still one. */
+#define RG_JSONL_FLAGS JSON_DECODE_INT_AS_REAL
 
-typedef struct parser {
+typedef struct reader {
     const char *name;
-    int line;
-    char *line_start;
-    char *p, *end;
-    rg_jsonl_record *rec;
-    int cap;
-} parser;
+    rg_jsonl *j;
+    int cap;       /* records allocated */
+    int field_cap; /* fields allocated in the current record */
+} reader;
 
-static rg_status fail(parser *ps, const char *at, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* ---- Python's non-finite numbers --------------------------------------------
+ * json.dumps writes NaN, Infinity and -Infinity, which JSON lacks. A line
+ * jansson refuses is tried once more with those words, outside strings,
+ * spelled as strings that start with a NUL: no JSON text can hold a NUL
+ * byte without the escape \u0000, and a line holding that escape is not
+ * retried, so such a string is one of ours. */
 
-static rg_status fail(parser *ps, const char *at, const char *fmt, ...)
+static const struct {
+    const char *word, *json;
+    double value;
+} non_finite[] = {
+    /* -Infinity before Infinity: the longer word wins where both match */
+    {"-Infinity", "\"\\u0000-Infinity\"", -INFINITY},
+    {"Infinity", "\"\\u0000Infinity\"", INFINITY},
+    {"NaN", "\"\\u0000NaN\"", NAN},
+};
+enum { N_NON_FINITE = sizeof non_finite / sizeof non_finite[0] };
+
+static int word_char(char c)
 {
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    return rg_error_set(RG_ERR_FORMAT, "%s:%d: %s (column %d)", ps->name, ps->line, what,
-                        (int)(at - ps->line_start) + 1);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '+' || c == '-';
 }
 
-static void skip_ws(parser *ps)
+/* Index into non_finite[] of the word at p (a whole word), -1 if none. */
+static int non_finite_at(const char *line, const char *p, const char *end)
 {
-    while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\t' || *ps->p == '\r'))
-        ps->p++;
-}
-
-static int hex4(const char *s, unsigned *out)
-{
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            v |= (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            v |= (unsigned)(c - 'A' + 10);
-        else
-            return 0;
+    if (p > line && word_char(p[-1]))
+        return -1;
+    for (int k = 0; k < N_NON_FINITE; k++) {
+        size_t n = strlen(non_finite[k].word);
+        if ((size_t)(end - p) >= n && !memcmp(p, non_finite[k].word, n) &&
+            (p + n == end || !word_char(p[n])))
+            return k;
     }
-    *out = v;
-    return 1;
+    return -1;
 }
 
-static char *put_utf8(char *w, unsigned cp)
+static int has_nul_escape(const char *line, size_t len)
 {
-    if (cp < 0x80) {
-        *w++ = (char)cp;
-    } else if (cp < 0x800) {
-        *w++ = (char)(0xc0 | (cp >> 6));
-        *w++ = (char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *w++ = (char)(0xe0 | (cp >> 12));
-        *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *w++ = (char)(0x80 | (cp & 0x3f));
-    } else {
-        *w++ = (char)(0xf0 | (cp >> 18));
-        *w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
-        *w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
-        *w++ = (char)(0x80 | (cp & 0x3f));
-    }
-    return w;
+    for (size_t i = 0; i + 6 <= len; i++)
+        if (line[i] == '\\' && line[i + 1] == 'u' && !memcmp(line + i + 2, "0000", 4))
+            return 1;
+    return 0;
 }
 
-/* At the opening quote; decodes in place and leaves p after the closing one. */
-static rg_status parse_string(parser *ps, const char **out)
+/* The line with the words replaced, or NULL when there is none to replace
+ * (or no memory: the line then fails with jansson's first message). */
+static char *spell_non_finite(const char *line, size_t len, size_t *out_len)
 {
-    char *start = ++ps->p, *w = start;
-    while (ps->p < ps->end && *ps->p != '"') {
-        char c = *ps->p;
-        if ((unsigned char)c < 0x20)
-            return fail(ps, ps->p, "control character in a string");
-        if (c != '\\') {
-            *w++ = c;
-            ps->p++;
+    if (has_nul_escape(line, len))
+        return NULL;
+    char *out = malloc(4 * len + 1); /* a replacement is under 4 times its word */
+    if (!out)
+        return NULL;
+    size_t w = 0;
+    int replaced = 0, in_string = 0;
+    for (const char *p = line, *end = line + len; p < end;) {
+        int k = in_string ? -1 : non_finite_at(line, p, end);
+        if (k >= 0) {
+            size_t n = strlen(non_finite[k].json);
+            memcpy(out + w, non_finite[k].json, n);
+            w += n;
+            p += strlen(non_finite[k].word);
+            replaced = 1;
             continue;
         }
-        if (ps->p + 1 >= ps->end)
-            break;
-        char e = ps->p[1];
-        const char *simple = strchr("\"\\/bfnrt", e);
-        if (e && simple) {
-            static const char repl[] = "\"\\/\b\f\n\r\t";
-            *w++ = repl[simple - "\"\\/bfnrt"];
-            ps->p += 2;
-            continue;
-        }
-        unsigned cp, lo;
-        if (e != 'u' || ps->end - ps->p < 6 || !hex4(ps->p + 2, &cp))
-            return fail(ps, ps->p, "bad escape in a string");
-        ps->p += 6;
-        if (cp >= 0xd800 && cp < 0xdc00 && ps->end - ps->p >= 6 && ps->p[0] == '\\' &&
-            ps->p[1] == 'u' && hex4(ps->p + 2, &lo) && lo >= 0xdc00 && lo < 0xe000) {
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            ps->p += 6;
-        } else if (cp >= 0xd800 && cp < 0xe000) {
-            cp = 0xfffd; /* a lone surrogate: keep going with the replacement mark */
-        }
-        w = put_utf8(w, cp);
+        if (*p == '"')
+            in_string = !in_string;
+        else if (*p == '\\' && in_string && p + 1 < end)
+            out[w++] = *p++; /* the escaped character cannot end the string */
+        out[w++] = *p++;
     }
-    if (ps->p >= ps->end)
-        return fail(ps, start - 1, "unterminated string");
-    ps->p++;
-    *w = '\0';
-    *out = start;
-    return RG_OK;
+    if (!replaced) {
+        free(out);
+        return NULL;
+    }
+    *out_len = w;
+    return out;
 }
 
-static int word_at(const parser *ps, const char *w)
+/* The word a NUL-led string stands for: its index into non_finite[], or -1. */
+static int non_finite_of(const json_t *v)
 {
-    size_t n = strlen(w);
-    return (size_t)(ps->end - ps->p) >= n && !memcmp(ps->p, w, n);
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    if (len == 0 || s[0] != '\0')
+        return -1;
+    for (int k = 0; k < N_NON_FINITE; k++)
+        if (len == 1 + strlen(non_finite[k].word) && !memcmp(s + 1, non_finite[k].word, len - 1))
+            return k;
+    return -1;
 }
 
-static int is_digit(char c)
+/* ---- records ------------------------------------------------------------------ */
+
+static json_t *load_line(const char *line, size_t len, json_error_t *err)
 {
-    return c >= '0' && c <= '9';
+    json_t *v = json_loadb(line, len, RG_JSONL_FLAGS, err);
+    if (v)
+        return v;
+    size_t n = 0;
+    char *spelled = spell_non_finite(line, len, &n);
+    if (!spelled)
+        return NULL;
+    json_error_t again;
+    v = json_loadb(spelled, n, RG_JSONL_FLAGS | JSON_ALLOW_NUL, &again);
+    free(spelled);
+    return v; /* when NULL, err still holds what jansson said of the line itself */
 }
 
-/* JSON's number grammar, loosened to what strtod reads in decimal: a leading
- * '+', leading zeros, ".5" and "5." (regula sweep writes a parameter value
- * as the user typed it). Checked before strtod, which would also take hex
- * and "inf"; NaN and Infinity are Python's spellings. */
-static rg_status parse_number(parser *ps, double *out)
+static rg_jsonl_record *current(reader *rd)
 {
-    const char *s = ps->p, *q = s;
-    int neg = *q == '-';
-    q += *q == '-' || *q == '+';
-    if (ps->end - q >= 8 && !memcmp(q, "Infinity", 8)) {
-        ps->p = (char *)q + 8;
-        *out = neg ? -INFINITY : INFINITY;
-        return RG_OK;
-    }
-    if (q == s && word_at(ps, "NaN")) {
-        ps->p += 3;
-        *out = NAN;
-        return RG_OK;
-    }
-    int digits = 0;
-    while (q < ps->end && is_digit(*q))
-        q++, digits++;
-    if (q < ps->end && *q == '.') {
-        q++;
-        while (q < ps->end && is_digit(*q))
-            q++, digits++;
-    }
-    if (!digits)
-        return fail(ps, s, "bad number");
-    if (q < ps->end && (*q == 'e' || *q == 'E')) {
-        q++;
-        if (q < ps->end && (*q == '+' || *q == '-'))
-            q++;
-        if (q >= ps->end || !is_digit(*q))
-            return fail(ps, s, "bad number");
-        while (q < ps->end && is_digit(*q))
-            q++;
-    }
-    char buf[128];
-    if ((size_t)(q - s) >= sizeof buf)
-        return fail(ps, s, "number too long");
-    memcpy(buf, s, (size_t)(q - s));
-    buf[q - s] = '\0';
-    errno = 0;
-    *out = strtod(buf, NULL); /* overflow gives +-HUGE_VAL: kept, the plot skips it */
-    ps->p = (char *)q;
-    return RG_OK;
+    return &rd->j->records[rd->j->nrecords - 1];
 }
 
-static rg_status add_field(parser *ps, const rg_jv_field *f)
+static rg_status add_field(reader *rd, const rg_jv_field *f)
 {
-    rg_jsonl_record *r = ps->rec;
-    if (r->nfields == ps->cap) {
-        int cap = ps->cap ? ps->cap * 2 : 16;
+    rg_jsonl_record *r = current(rd);
+    if (r->nfields == rd->field_cap) {
+        int cap = rd->field_cap ? rd->field_cap * 2 : 16;
         rg_jv_field *nf = realloc(r->fields, (size_t)cap * sizeof *nf);
         if (!nf)
-            return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", ps->name);
+            return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
         r->fields = nf;
-        ps->cap = cap;
+        rd->field_cap = cap;
     }
     r->fields[r->nfields++] = *f;
     return RG_OK;
 }
 
-static rg_status parse_object(parser *ps, int depth, int parent);
-
-/* Validates and skips an array or an object nested deeper than we keep. */
-static rg_status skip_value(parser *ps, int depth);
-
-static rg_status skip_container(parser *ps, int depth)
+/* Type and payload of a member that is not kept as a nested object. */
+static void set_value(rg_jv_field *f, const json_t *v)
 {
-    char close = *ps->p == '{' ? '}' : ']';
-    int is_obj = close == '}';
-    if (depth > RG_JSONL_MAX_DEPTH)
-        return fail(ps, ps->p, "nesting too deep");
-    ps->p++;
-    skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == close) {
-        ps->p++;
-        return RG_OK;
-    }
-    for (;;) {
-        skip_ws(ps);
-        if (is_obj) {
-            const char *key;
-            if (ps->p >= ps->end || *ps->p != '"')
-                return fail(ps, ps->p, "expected a key in double quotes");
-            rg_status st = parse_string(ps, &key);
-            if (st != RG_OK)
-                return st;
-            skip_ws(ps);
-            if (ps->p >= ps->end || *ps->p != ':')
-                return fail(ps, ps->p, "expected ':' after key \"%s\"", key);
-            ps->p++;
-            skip_ws(ps);
-        }
-        rg_status st = skip_value(ps, depth + 1);
-        if (st != RG_OK)
-            return st;
-        skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == close) {
-            ps->p++;
-            return RG_OK;
-        }
-        return fail(ps, ps->p, "expected ',' or '%c'", close);
-    }
-}
-
-/* Parses one value into *f (type and payload). */
-static rg_status parse_value(parser *ps, rg_jv_field *f, int depth)
-{
-    if (ps->p >= ps->end)
-        return fail(ps, ps->p, "expected a value after key \"%s\"", f->key);
-    char c = *ps->p;
-    if (c == '"') {
-        f->type = RG_JV_STRING;
-        return parse_string(ps, &f->string);
-    }
-    if (c == '-' || c == '+' || c == '.' || is_digit(c) || c == 'N' || c == 'I') {
-        f->type = RG_JV_NUMBER;
-        return parse_number(ps, &f->number);
-    }
-    if (word_at(ps, "null")) {
-        ps->p += 4;
+    int k;
+    switch (json_typeof(v)) {
+    case JSON_NULL:
         f->type = RG_JV_NULL;
-        return RG_OK;
-    }
-    if (word_at(ps, "true") || word_at(ps, "false")) {
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
         f->type = RG_JV_NUMBER;
-        f->number = c == 't';
-        ps->p += c == 't' ? 4 : 5;
-        return RG_OK;
-    }
-    if (c == '[' || c == '{') {
+        f->number = json_is_true(v);
+        break;
+    case JSON_INTEGER:
+    case JSON_REAL:
+        f->type = RG_JV_NUMBER;
+        f->number = json_number_value(v);
+        break;
+    case JSON_STRING:
+        if ((k = non_finite_of(v)) >= 0) {
+            f->type = RG_JV_NUMBER;
+            f->number = non_finite[k].value;
+        } else {
+            f->type = RG_JV_STRING;
+            f->string = json_string_value(v);
+        }
+        break;
+    default: /* an array, or an object deeper than we keep */
         f->type = RG_JV_OTHER;
-        return skip_container(ps, depth);
     }
-    return fail(ps, ps->p, "expected a value after key \"%s\"", f->key);
 }
 
-static rg_status skip_value(parser *ps, int depth)
+/* The members of obj in file order; depth 0 is the record, whose object
+ * members keep their own members (parent = their field's index). */
+static rg_status add_members(reader *rd, json_t *obj, int depth, int parent)
 {
-    rg_jv_field f = {.key = "", .parent = -1};
-    return parse_value(ps, &f, depth);
-}
-
-/* At '{'. depth 0 is the record, 1 a nested object whose members we keep. */
-static rg_status parse_object(parser *ps, int depth, int parent)
-{
-    ps->p++;
-    skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == '}') {
-        ps->p++;
-        return RG_OK;
-    }
-    for (;;) {
-        skip_ws(ps);
-        if (ps->p >= ps->end)
-            return fail(ps, ps->p, "line ends inside an object");
-        if (*ps->p != '"')
-            return fail(ps, ps->p, "expected a key in double quotes");
-        rg_jv_field f = {.parent = parent};
-        rg_status st = parse_string(ps, &f.key);
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        rg_jv_field f = {.key = key, .parent = parent};
+        rg_status st;
+        if (depth == 0 && json_is_object(v)) {
+            f.type = RG_JV_OBJECT;
+            st = add_field(rd, &f);
+            if (st == RG_OK)
+                st = add_members(rd, v, 1, current(rd)->nfields - 1);
+        } else {
+            set_value(&f, v);
+            st = add_field(rd, &f);
+        }
         if (st != RG_OK)
             return st;
-        skip_ws(ps);
-        if (ps->p >= ps->end || *ps->p != ':')
-            return fail(ps, ps->p, "expected ':' after key \"%s\"", f.key);
-        ps->p++;
-        skip_ws(ps);
-        if (depth == 0 && ps->p < ps->end && *ps->p == '{') {
-            f.type = RG_JV_OBJECT;
-            if ((st = add_field(ps, &f)) != RG_OK)
-                return st;
-            if ((st = parse_object(ps, 1, ps->rec->nfields - 1)) != RG_OK)
-                return st;
-        } else {
-            if ((st = parse_value(ps, &f, depth + 1)) != RG_OK)
-                return st;
-            if ((st = add_field(ps, &f)) != RG_OK)
-                return st;
-        }
-        skip_ws(ps);
-        if (ps->p >= ps->end)
-            return fail(ps, ps->p, "line ends inside an object");
-        if (*ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (*ps->p == '}') {
-            ps->p++;
-            return RG_OK;
-        }
-        return fail(ps, ps->p, "expected ',' or '}'");
     }
+    return RG_OK;
+}
+
+static rg_status add_record(reader *rd, json_t *obj, int lineno)
+{
+    rg_jsonl *j = rd->j;
+    /* j->docs_ owns obj from here: keys and strings point into it */
+    if (json_array_append_new(j->docs_, obj) != 0)
+        return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
+    if (j->nrecords == rd->cap) {
+        int cap = rd->cap ? rd->cap * 2 : 64;
+        rg_jsonl_record *nr = realloc(j->records, (size_t)cap * sizeof *nr);
+        if (!nr)
+            return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
+        j->records = nr;
+        rd->cap = cap;
+    }
+    j->records[j->nrecords++] = (rg_jsonl_record){.line = lineno};
+    rd->field_cap = 0;
+    return add_members(rd, obj, 0, -1);
+}
+
+/* Leading blanks of the line (which is not NUL-terminated). */
+static size_t blanks(const char *line, size_t len)
+{
+    size_t n = 0;
+    while (n < len && (line[n] == ' ' || line[n] == '\t' || line[n] == '\r'))
+        n++;
+    return n;
+}
+
+static rg_status parse_line(reader *rd, const char *line, size_t len, int lineno)
+{
+    json_error_t err;
+    json_t *v = load_line(line, len, &err);
+    if (!v)
+        return rg_error_set(RG_ERR_FORMAT, "%s:%d:%d: %s", rd->name, lineno, err.column,
+                            err.text);
+    if (!json_is_object(v)) {
+        json_decref(v);
+        return rg_error_set(RG_ERR_FORMAT, "%s:%d:%d: expected a JSON object starting with '{'",
+                            rd->name, lineno, (int)blanks(line, len) + 1);
+    }
+    return add_record(rd, v, lineno);
 }
 
 void rg_jsonl_destroy(rg_jsonl *j)
@@ -346,7 +260,7 @@ void rg_jsonl_destroy(rg_jsonl *j)
     for (int i = 0; i < j->nrecords; i++)
         free(j->records[i].fields);
     free(j->records);
-    free(j->arena_);
+    json_decref(j->docs_);
     free(j);
 }
 
@@ -354,52 +268,20 @@ rg_status rg_jsonl_parse(const char *name, const char *text, size_t len, rg_json
 {
     *out = NULL;
     rg_jsonl *j = calloc(1, sizeof *j);
-    char *buf = malloc(len + 1);
-    if (!j || !buf) {
+    if (!j || !(j->docs_ = json_array())) {
         free(j);
-        free(buf);
         return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
     }
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    j->arena_ = buf;
-    int cap = 0;
-    parser ps = {.name = name};
+    reader rd = {.name = name, .j = j};
     rg_status st = RG_OK;
-    char *line = buf, *stop = buf + len;
-    while (st == RG_OK && line < stop) {
-        char *nl = memchr(line, '\n', (size_t)(stop - line));
-        char *eol = nl ? nl : stop;
-        ps.line++;
-        ps.line_start = ps.p = line;
-        ps.end = eol;
-        skip_ws(&ps);
-        if (ps.p < ps.end) {
-            if (*ps.p != '{') {
-                st = fail(&ps, ps.p, "expected a JSON object starting with '{'");
-                break;
-            }
-            if (j->nrecords == cap) {
-                int ncap = cap ? cap * 2 : 64;
-                rg_jsonl_record *nr = realloc(j->records, (size_t)ncap * sizeof *nr);
-                if (!nr) {
-                    st = rg_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
-                    break;
-                }
-                j->records = nr;
-                cap = ncap;
-            }
-            ps.rec = &j->records[j->nrecords++];
-            *ps.rec = (rg_jsonl_record){.line = ps.line};
-            ps.cap = 0;
-            st = parse_object(&ps, 0, -1);
-            if (st == RG_OK) {
-                skip_ws(&ps);
-                if (ps.p < ps.end)
-                    st = fail(&ps, ps.p, "unexpected text after the object");
-            }
-        }
-        line = eol + 1;
+    int lineno = 0;
+    for (const char *line = text, *stop = text + len; st == RG_OK && line < stop;) {
+        const char *nl = memchr(line, '\n', (size_t)(stop - line));
+        size_t n = (size_t)((nl ? nl : stop) - line);
+        lineno++;
+        if (blanks(line, n) < n)
+            st = parse_line(&rd, line, n, lineno);
+        line += n + 1;
     }
     if (st != RG_OK) {
         rg_jsonl_destroy(j);

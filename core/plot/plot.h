@@ -19,11 +19,13 @@
 #include "regula/status.h"
 
 /* ---- JSON Lines reader ----------------------------------------------------
- * Tolerant of what a person or another tool might write: blank lines, CRLF,
- * unknown keys, booleans, NaN/Infinity (Python's json.dumps writes them),
- * arrays and deeper objects (validated, kept as RG_JV_OTHER, not usable).
- * Strict about syntax: a malformed line fails with "FILE:LINE: what is wrong
- * (column C)". Only one level of nested object keeps its members. */
+ * Each line is parsed by jansson. Tolerant of what a person or another tool
+ * might write: blank lines, CRLF, unknown keys, booleans, NaN/Infinity
+ * (Python's json.dumps writes them), arrays and deeper objects (validated,
+ * kept as RG_JV_OTHER, not usable). Strict about syntax otherwise: a
+ * malformed line fails with "FILE:LINE:COLUMN: what jansson says". Only one
+ * level of nested object keeps its members; a key given twice keeps its
+ * last value. */
 typedef enum rg_jv_type {
     RG_JV_NULL,
     RG_JV_NUMBER, /* also true/false (1/0), NaN, Infinity, -Infinity */
@@ -49,7 +51,7 @@ typedef struct rg_jsonl_record {
 typedef struct rg_jsonl {
     int nrecords;
     rg_jsonl_record *records;
-    char *arena_; /* owns keys and strings */
+    struct json_t *docs_; /* the parsed lines, a jansson array: owns keys and strings */
 } rg_jsonl;
 
 /* Reads every non-blank line of `path` as one JSON object. Zero records is

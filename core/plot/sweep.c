@@ -22,12 +22,22 @@ typedef struct trial {
 } trial;
 
 typedef struct sweep {
+    const char *path, *metric;
+    int higher; /* accuracy-like metrics peak, loss-like ones dip */
+    trial *t;
+    int m; /* trials in t */
     const char *keys[MAX_KEYS];
     int nkeys;
+    int varies[MAX_KEYS], numeric[MAX_KEYS]; /* of keys[] over the trials */
+    const char *xkey;                        /* NULL: the trial number */
     const char *others[MAX_KEYS]; /* varying keys other than x: they make the series */
     int nothers;
     const char *caption[MAX_KEYS]; /* varying keys other than x, named for the best trial */
     int ncaption;
+    double xlo, xhi, ylo, yhi;
+    int logx, logy;
+    trial best;
+    int groups;
 } sweep;
 
 static const rg_jv_field *param(const rg_jsonl_record *r, const char *key)
@@ -108,32 +118,14 @@ static const char *metric_title(const char *metric)
     return metric;
 }
 
-rg_status rg_plot_sweep(const char *path, const rg_jsonl *j, const rg_plot_options *o,
-                        const char *out, rg_plot_info *info)
+/* Trials that finished with a finite metric; the others are counted. */
+static rg_status collect_trials(sweep *sw, const rg_jsonl *j, rg_plot_info *info)
 {
-    const char *metric = o->metric ? o->metric : "val_accuracy";
-    /* Accuracy-like metrics peak, loss-like ones dip. */
-    int higher = strstr(metric, "loss") == NULL;
-    int n = j->nrecords;
-    trial *t = calloc((size_t)n, sizeof *t);
-    double *xs = malloc((size_t)n * 2 * sizeof *xs);
-    rg_fig fig = {0};
-    rg_obstacles obst = {0};
-    sweep sw;
-    memset(&sw, 0, sizeof sw);
-    rg_status st = RG_OK;
-    if (!t || !xs) {
-        st = rg_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    snprintf(info->metric, sizeof info->metric, "%s", metric);
-
-    /* Trials that finished with a finite metric; the others are counted. */
     int m = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < j->nrecords; i++) {
         const rg_jsonl_record *r = &j->records[i];
         const rg_jv_field *status = rg_jsonl_get(r, NULL, "status");
-        double y = rg_jsonl_number(r, NULL, metric);
+        double y = rg_jsonl_number(r, NULL, sw->metric);
         int ok = !status || status->type == RG_JV_NULL ||
                  (status->type == RG_JV_STRING && !strcmp(status->string, "ok"));
         if (!ok || !isfinite(y)) {
@@ -141,171 +133,181 @@ rg_status rg_plot_sweep(const char *path, const rg_jsonl *j, const rg_plot_optio
             continue;
         }
         double num = rg_jsonl_number(r, NULL, "trial");
-        t[m++] = (trial){r, NAN, y, fabs(num) < 1e9 ? (int)num : i + 1, 0};
+        sw->t[m++] = (trial){r, NAN, y, fabs(num) < 1e9 ? (int)num : i + 1, 0};
     }
-    if (m == 0) {
-        st = rg_error_set(RG_ERR_FORMAT,
-                          "%s: no plottable values (no trial has status \"ok\" and a finite %s)",
-                          path, metric);
-        goto done;
-    }
-    for (int i = 0; i < n; i++) {
+    sw->m = m;
+    if (m == 0)
+        return rg_error_set(RG_ERR_FORMAT,
+                            "%s: no plottable values (no trial has status \"ok\" and a finite %s)",
+                            sw->path, sw->metric);
+    return RG_OK;
+}
+
+/* Every parameter any record names, in order of first appearance, and
+ * whether it varies and is numeric over the plotted trials. */
+static void collect_keys(sweep *sw, const rg_jsonl *j)
+{
+    for (int i = 0; i < j->nrecords; i++) {
         const rg_jsonl_record *r = &j->records[i];
         for (int k = 0; k < r->nfields; k++) {
             const rg_jv_field *f = &r->fields[k];
             if (f->parent < 0 || strcmp(r->fields[f->parent].key, "params") != 0)
                 continue;
             int seen = 0;
-            for (int q = 0; q < sw.nkeys && !seen; q++)
-                seen = !strcmp(sw.keys[q], f->key);
-            if (!seen && sw.nkeys < MAX_KEYS)
-                sw.keys[sw.nkeys++] = f->key;
+            for (int q = 0; q < sw->nkeys && !seen; q++)
+                seen = !strcmp(sw->keys[q], f->key);
+            if (!seen && sw->nkeys < MAX_KEYS)
+                sw->keys[sw->nkeys++] = f->key;
         }
     }
-    int varies[MAX_KEYS] = {0}, numeric[MAX_KEYS] = {0};
-    for (int k = 0; k < sw.nkeys; k++) {
-        numeric[k] = 1;
-        for (int i = 0; i < m; i++) {
-            const rg_jv_field *f = param(t[i].r, sw.keys[k]);
-            numeric[k] &= f && f->type == RG_JV_NUMBER && isfinite(f->number);
-            varies[k] |= compare_values(f, param(t[0].r, sw.keys[k])) != 0;
+    for (int k = 0; k < sw->nkeys; k++) {
+        sw->numeric[k] = 1;
+        for (int i = 0; i < sw->m; i++) {
+            const rg_jv_field *f = param(sw->t[i].r, sw->keys[k]);
+            sw->numeric[k] &= f && f->type == RG_JV_NUMBER && isfinite(f->number);
+            sw->varies[k] |= compare_values(f, param(sw->t[0].r, sw->keys[k])) != 0;
         }
     }
-    /* The x parameter: asked for, else the first numeric one that varies,
-     * else the trial number. */
-    const char *xkey = NULL;
+}
+
+/* The x parameter: asked for, else the first numeric one that varies, else
+ * the trial number. */
+static rg_status choose_x(sweep *sw, const rg_plot_options *o, rg_plot_info *info)
+{
     if (o->param && strcmp(o->param, "trial") != 0) {
-        int found = -1;
-        for (int k = 0; k < sw.nkeys && found < 0; k++)
-            if (!strcmp(sw.keys[k], o->param))
-                found = k;
-        if (found < 0) {
+        for (int k = 0; k < sw->nkeys && !sw->xkey; k++)
+            if (!strcmp(sw->keys[k], o->param))
+                sw->xkey = sw->keys[k];
+        if (!sw->xkey) {
             char list[512] = "";
-            for (int k = 0; k < sw.nkeys; k++) {
+            for (int k = 0; k < sw->nkeys; k++) {
                 append(list, sizeof list, k ? ", " : "");
-                append(list, sizeof list, sw.keys[k]);
+                append(list, sizeof list, sw->keys[k]);
             }
-            st = rg_error_set(RG_ERR_INVALID, "--param %s: no trial in %s has it (parameters: %s)",
-                              o->param, path, sw.nkeys ? list : "none");
-            goto done;
+            return rg_error_set(RG_ERR_INVALID,
+                                "--param %s: no trial in %s has it (parameters: %s)", o->param,
+                                sw->path, sw->nkeys ? list : "none");
         }
-        xkey = sw.keys[found];
     } else if (!o->param) {
-        for (int k = 0; k < sw.nkeys && !xkey; k++)
-            if (varies[k] && numeric[k])
-                xkey = sw.keys[k];
         int any = 0;
-        for (int k = 0; k < sw.nkeys; k++)
-            any |= varies[k];
-        for (int k = 0; k < sw.nkeys && !xkey && !any; k++) /* nothing varies (one trial) */
-            if (numeric[k])
-                xkey = sw.keys[k];
+        for (int k = 0; k < sw->nkeys; k++)
+            any |= sw->varies[k];
+        for (int k = 0; k < sw->nkeys && !sw->xkey; k++)
+            if (sw->varies[k] && sw->numeric[k])
+                sw->xkey = sw->keys[k];
+        for (int k = 0; k < sw->nkeys && !sw->xkey && !any; k++) /* nothing varies (one trial) */
+            if (sw->numeric[k])
+                sw->xkey = sw->keys[k];
     }
-    snprintf(info->param, sizeof info->param, "%s", xkey ? xkey : "trial");
+    snprintf(info->param, sizeof info->param, "%s", sw->xkey ? sw->xkey : "trial");
+    return RG_OK;
+}
+
+/* Each trial's x; trials that do not set the x parameter are skipped. */
+static rg_status place_trials(sweep *sw, rg_plot_info *info)
+{
     int kept = 0;
-    for (int i = 0; i < m; i++) {
-        if (!xkey) {
-            t[i].x = t[i].number;
+    for (int i = 0; i < sw->m; i++) {
+        trial *t = &sw->t[i];
+        if (!sw->xkey) {
+            t->x = t->number;
         } else {
-            const rg_jv_field *f = param(t[i].r, xkey);
-            if (f && f->type == RG_JV_STRING) {
-                st = rg_error_set(RG_ERR_INVALID,
-                                  "%s: parameter %s is not a number (\"%s\" in trial %d); "
-                                  "choose another with --param", path, xkey, f->string,
-                                  t[i].number);
-                goto done;
-            }
-            t[i].x = f ? f->number : NAN;
+            const rg_jv_field *f = param(t->r, sw->xkey);
+            if (f && f->type == RG_JV_STRING)
+                return rg_error_set(RG_ERR_INVALID,
+                                    "%s: parameter %s is not a number (\"%s\" in trial %d); "
+                                    "choose another with --param", sw->path, sw->xkey,
+                                    f->string, t->number);
+            t->x = f ? f->number : NAN;
         }
-        if (!isfinite(t[i].x)) { /* this trial did not set the parameter */
+        if (!isfinite(t->x)) {
             info->skipped++;
             continue;
         }
-        t[kept++] = t[i];
+        sw->t[kept++] = *t;
     }
-    m = kept;
-    if (m == 0) {
-        st = rg_error_set(RG_ERR_FORMAT, "%s: no plottable values (no trial sets %s)", path, xkey);
-        goto done;
-    }
+    sw->m = kept;
+    if (kept == 0)
+        return rg_error_set(RG_ERR_FORMAT, "%s: no plottable values (no trial sets %s)",
+                            sw->path, sw->xkey);
     /* Against the trial number, a numeric parameter would make a series per
      * trial; only named choices (an optimizer, a schedule) group trials. */
-    for (int k = 0; k < sw.nkeys; k++)
-        if (varies[k] && (!xkey || strcmp(sw.keys[k], xkey) != 0)) {
-            sw.caption[sw.ncaption++] = sw.keys[k];
-            if (xkey || !numeric[k])
-                sw.others[sw.nothers++] = sw.keys[k];
+    for (int k = 0; k < sw->nkeys; k++)
+        if (sw->varies[k] && (!sw->xkey || strcmp(sw->keys[k], sw->xkey) != 0)) {
+            sw->caption[sw->ncaption++] = sw->keys[k];
+            if (sw->xkey || !sw->numeric[k])
+                sw->others[sw->nothers++] = sw->keys[k];
         }
+    return RG_OK;
+}
 
-    double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+/* Data limits, the best trial and the scales of both axes. */
+static rg_status fit_ranges(sweep *sw, const rg_plot_options *o, rg_plot_info *info)
+{
+    const trial *t = sw->t;
+    sw->xlo = sw->ylo = INFINITY;
+    sw->xhi = sw->yhi = -INFINITY;
     int best = 0;
-    for (int i = 0; i < m; i++) {
-        xlo = fmin(xlo, t[i].x);
-        xhi = fmax(xhi, t[i].x);
-        ylo = fmin(ylo, t[i].y);
-        yhi = fmax(yhi, t[i].y);
-        if (higher ? t[i].y > t[best].y : t[i].y < t[best].y)
+    for (int i = 0; i < sw->m; i++) {
+        sw->xlo = fmin(sw->xlo, t[i].x);
+        sw->xhi = fmax(sw->xhi, t[i].x);
+        sw->ylo = fmin(sw->ylo, t[i].y);
+        sw->yhi = fmax(sw->yhi, t[i].y);
+        if (sw->higher ? t[i].y > t[best].y : t[i].y < t[best].y)
             best = i;
     }
-    int logx;
     if (o->x_scale == RG_PLOT_SCALE_LOG) {
-        if (xlo <= 0) {
-            st = rg_error_set(RG_ERR_INVALID, "--log-x: %s has values <= 0 (smallest %g)",
-                              info->param, xlo);
-            goto done;
-        }
-        logx = 1;
+        if (sw->xlo <= 0)
+            return rg_error_set(RG_ERR_INVALID, "--log-x: %s has values <= 0 (smallest %g)",
+                                info->param, sw->xlo);
+        sw->logx = 1;
     } else {
         /* A factor of 20 is where a linear axis crowds the small values into
          * the first twentieth (lr 1e-3 and 5e-3 beside 0.05). */
-        logx = o->x_scale == RG_PLOT_SCALE_AUTO && xlo > 0 && xhi / xlo > 20;
+        sw->logx = o->x_scale == RG_PLOT_SCALE_AUTO && sw->xlo > 0 && sw->xhi / sw->xlo > 20;
     }
-    if (o->y_scale == RG_PLOT_SCALE_LOG && ylo <= 0) {
-        st = rg_error_set(RG_ERR_INVALID, "--log-y: %s has values <= 0 (smallest %g)", metric, ylo);
-        goto done;
-    }
-    int logy = o->y_scale == RG_PLOT_SCALE_LOG;
-    info->best_x = t[best].x;
-    info->best_y = t[best].y;
-    info->best_trial = t[best].number;
-    info->points = m;
-    const trial best_trial = t[best];
+    if (o->y_scale == RG_PLOT_SCALE_LOG && sw->ylo <= 0)
+        return rg_error_set(RG_ERR_INVALID, "--log-y: %s has values <= 0 (smallest %g)",
+                            sw->metric, sw->ylo);
+    sw->logy = o->y_scale == RG_PLOT_SCALE_LOG;
+    sw->best = t[best];
+    info->best_x = sw->best.x;
+    info->best_y = sw->best.y;
+    info->best_trial = sw->best.number;
+    info->points = sw->m;
+    return RG_OK;
+}
 
-    /* Series: trials grouped by the values of the other varying parameters. */
-    g_sort_sweep = &sw;
-    qsort(t, (size_t)m, sizeof *t, by_group_values);
+/* Series: trials grouped by the values of the other varying parameters,
+ * sorted by x within a series. */
+static void group_series(sweep *sw, rg_plot_info *info)
+{
+    g_sort_sweep = sw;
+    qsort(sw->t, (size_t)sw->m, sizeof *sw->t, by_group_values);
     int groups = 0;
-    for (int i = 0; i < m; i++) {
+    for (int i = 0; i < sw->m; i++) {
         int same = 1;
-        for (int k = 0; i > 0 && k < sw.nothers && same; k++)
-            same = compare_values(param(t[i].r, sw.others[k]), param(t[i - 1].r, sw.others[k])) == 0;
+        for (int k = 0; i > 0 && k < sw->nothers && same; k++)
+            same = compare_values(param(sw->t[i].r, sw->others[k]),
+                                  param(sw->t[i - 1].r, sw->others[k])) == 0;
         if (i == 0 || !same)
             groups++;
-        t[i].group = groups - 1;
+        sw->t[i].group = groups - 1;
     }
+    sw->groups = groups;
     info->series = groups;
+}
 
-    int W = o->width ? o->width : RG_PLOT_SWEEP_WIDTH;
-    int H = o->height ? o->height : RG_PLOT_SWEEP_HEIGHT;
-    if ((st = rg_fig_create(&fig, W, H, 1)) != RG_OK)
-        goto done;
-    double s = fig.s, margin = 12 * s;
-    double top = rg_draw_title(&fig, o->title);
-    info->width = W;
-    info->height = H;
-    info->npanels = 1;
-    rg_plot_rect box = {margin, top, W - margin, H - margin * 0.5};
-
-    /* Legend entries: one per series (the palette repeats after ten, so the
-     * legend stops there), then the best trial. */
-    rg_legend_entry e[LEGEND_MAX + 2];
-    char labels[LEGEND_MAX][160];
-    int ne = 0;
+/* One entry per series (the palette repeats after ten, so the legend stops
+ * there), then the best trial; the number of entries. */
+static int legend_entries(const sweep *sw, rg_legend_entry *e, char (*labels)[160])
+{
+    int ne = 0, groups = sw->groups;
     for (int g = 0, i = 0; groups > 1 && g < groups && ne < LEGEND_MAX; g++) {
-        while (t[i].group != g)
+        while (sw->t[i].group != g)
             i++;
         if (ne < LEGEND_MAX - 1 || groups == LEGEND_MAX) {
-            params_label(sw.others, sw.nothers, t[i].r, labels[ne], sizeof labels[ne]);
+            params_label(sw->others, sw->nothers, sw->t[i].r, labels[ne], sizeof labels[ne]);
             e[ne] = (rg_legend_entry){labels[ne], rg_plot_palette[g % RG_PLOT_PALETTE_SIZE],
                                       RG_LEGEND_LINE_DOT};
         } else {
@@ -317,19 +319,82 @@ rg_status rg_plot_sweep(const char *path, const rg_jsonl *j, const rg_plot_optio
     if (groups == 1)
         e[ne++] = (rg_legend_entry){"trials", rg_plot_palette[0], RG_LEGEND_LINE_DOT};
     e[ne++] = (rg_legend_entry){"best trial", RG_PLOT_COLOR_BEST, RG_LEGEND_RING};
+    return ne;
+}
+
+/* A line per series through its trials, the best trial ringed. xs has room
+ * for 2 * m values. */
+static void draw_trials(rg_fig *fig, rg_plot_rect a, const rg_plot_axis *xa,
+                        const rg_plot_axis *ya, const sweep *sw, double *xs, rg_obstacles *obst)
+{
+    double *ys = xs + sw->m;
+    for (int g = 0, i = 0; g < sw->groups; g++) {
+        int c = 0;
+        for (; i < sw->m && sw->t[i].group == g; i++, c++) {
+            xs[c] = sw->t[i].x;
+            ys[c] = sw->t[i].y;
+        }
+        rg_draw_series(fig, a, xa, ya, xs, ys, c, rg_plot_palette[g % RG_PLOT_PALETTE_SIZE], 1,
+                       obst);
+    }
+    rg_draw_ring(fig, rg_map_x(a, xa, sw->best.x), rg_map_y(a, ya, sw->best.y), 8,
+                 RG_PLOT_COLOR_BEST);
+}
+
+/* The best trial's numbers above the plot, like a caption: beside the point
+ * they would sit on the curves, which crowd there by definition. */
+static void draw_best_caption(rg_fig *fig, rg_plot_rect a, const sweep *sw)
+{
+    const trial *b = &sw->best;
+    const char *xkey = sw->xkey;
+    char text[512], xv[64], others[256];
+    snprintf(xv, sizeof xv, "%g", b->x);
+    params_label(sw->caption, sw->ncaption, b->r, others, sizeof others);
+    int nb = snprintf(text, sizeof text, "best: trial %d, %s %.4g", b->number,
+                      metric_title(sw->metric), b->y);
+    if (nb > 0 && (size_t)nb < sizeof text && (xkey || sw->ncaption))
+        snprintf(text + nb, sizeof text - (size_t)nb, " at %s%s%s%s%s", xkey ? xkey : "",
+                 xkey ? "=" : "", xkey ? xv : "", xkey && sw->ncaption ? ", " : "", others);
+    double s = fig->s, bw = rg_text_width(fig, text, RG_FONT_NOTE, 0);
+    rg_draw_color(fig, RG_PLOT_COLOR_BEST);
+    rg_draw_text(fig, text, RG_FONT_NOTE, 0, fmax(a.x0, (a.x0 + a.x1 - bw) / 2), a.y0 - 7 * s,
+                 0.0, 1.0);
+}
+
+/* The figure: title, axes, series, best trial and legend, written to out. */
+static rg_status draw_sweep(const sweep *sw, const rg_plot_options *o, const char *out,
+                            rg_plot_info *info, double *xs)
+{
+    rg_fig fig = {0};
+    rg_obstacles obst = {0};
+    int W = o->width ? o->width : RG_PLOT_SWEEP_WIDTH;
+    int H = o->height ? o->height : RG_PLOT_SWEEP_HEIGHT;
+    rg_status st = rg_fig_create(&fig, W, H, 1);
+    if (st != RG_OK)
+        goto done;
+    double s = fig.s, margin = 12 * s;
+    double top = rg_draw_title(&fig, o->title);
+    info->width = W;
+    info->height = H;
+    info->npanels = 1;
+    rg_plot_rect box = {margin, top, W - margin, H - margin * 0.5};
+
+    rg_legend_entry e[LEGEND_MAX + 2];
+    char labels[LEGEND_MAX][160];
+    int ne = legend_entries(sw, e, labels);
     /* Several series make a tall legend that would cover curves: it gets a
      * column of its own on the right when that leaves the plot most of the
      * width. */
     double lw, lh;
     rg_legend_size(&fig, e, ne, &lw, &lh);
-    int outside = groups > 1 && lw < 0.4 * W;
+    int outside = sw->groups > 1 && lw < 0.4 * W;
     if (outside)
         box.x1 -= lw + 4 * s;
 
     rg_plot_axis *xa = &info->x[0], *ya = &info->y[0];
     int xt = (int)((box.x1 - box.x0) / (75 * s));
-    rg_plot_axis_fit(xa, xlo, xhi, logx, !xkey, 0.05, xt < 3 ? 3 : xt);
-    rg_plot_axis_fit(ya, ylo, yhi, logy, 0, 0.08, 6);
+    rg_plot_axis_fit(xa, sw->xlo, sw->xhi, sw->logx, !sw->xkey, 0.05, xt < 3 ? 3 : xt);
+    rg_plot_axis_fit(ya, sw->ylo, sw->yhi, sw->logy, 0, 0.08, 6);
     rg_plot_rect a = rg_layout_area(&fig, box, ya, 26);
     if (!rg_area_ok(a)) {
         st = rg_error_set(RG_ERR_INVALID, "image size %dx%d is too small for the plot", W, H);
@@ -337,38 +402,10 @@ rg_status rg_plot_sweep(const char *path, const rg_jsonl *j, const rg_plot_optio
     }
     info->area[0] = a;
     char xtitle[192];
-    snprintf(xtitle, sizeof xtitle, "%s%s", info->param, logx ? " (log scale)" : "");
-    rg_draw_axes(&fig, a, xa, ya, xtitle, metric_title(metric));
-
-    double *ys = xs + n;
-    for (int g = 0, i = 0; g < groups; g++) {
-        int c = 0;
-        for (; i < m && t[i].group == g; i++, c++) {
-            xs[c] = t[i].x;
-            ys[c] = t[i].y;
-        }
-        rg_draw_series(&fig, a, xa, ya, xs, ys, c, rg_plot_palette[g % RG_PLOT_PALETTE_SIZE], 1,
-                       &obst);
-    }
-    rg_draw_ring(&fig, rg_map_x(a, xa, best_trial.x), rg_map_y(a, ya, best_trial.y), 8,
-                 RG_PLOT_COLOR_BEST);
-
-    /* The best trial's numbers above the plot, like a caption: beside the
-     * point they would sit on the curves, which crowd there by definition. */
-    char best_text[512], xv[64], others[256];
-    snprintf(xv, sizeof xv, "%g", best_trial.x);
-    params_label(sw.caption, sw.ncaption, best_trial.r, others, sizeof others);
-    int nb = snprintf(best_text, sizeof best_text, "best: trial %d, %s %.4g",
-                      best_trial.number, metric_title(metric), best_trial.y);
-    if (nb > 0 && (size_t)nb < sizeof best_text && (xkey || sw.ncaption))
-        snprintf(best_text + nb, sizeof best_text - (size_t)nb, " at %s%s%s%s%s",
-                 xkey ? xkey : "", xkey ? "=" : "", xkey ? xv : "",
-                 xkey && sw.ncaption ? ", " : "", others);
-    double bw = rg_text_width(&fig, best_text, RG_FONT_NOTE, 0);
-    rg_draw_color(&fig, RG_PLOT_COLOR_BEST);
-    rg_draw_text(&fig, best_text, RG_FONT_NOTE, 0, fmax(a.x0, (a.x0 + a.x1 - bw) / 2),
-                 a.y0 - 7 * s, 0.0, 1.0);
-
+    snprintf(xtitle, sizeof xtitle, "%s%s", info->param, sw->logx ? " (log scale)" : "");
+    rg_draw_axes(&fig, a, xa, ya, xtitle, metric_title(sw->metric));
+    draw_trials(&fig, a, xa, ya, sw, xs, &obst);
+    draw_best_caption(&fig, a, sw);
     if (outside)
         rg_draw_legend_at(&fig, box.x1 + 4 * s, a.y0, e, ne);
     else
@@ -377,7 +414,36 @@ rg_status rg_plot_sweep(const char *path, const rg_jsonl *j, const rg_plot_optio
 done:
     rg_fig_destroy(&fig);
     rg_obstacles_free(&obst);
-    free(t);
+    return st;
+}
+
+rg_status rg_plot_sweep(const char *path, const rg_jsonl *j, const rg_plot_options *o,
+                        const char *out, rg_plot_info *info)
+{
+    sweep sw;
+    memset(&sw, 0, sizeof sw);
+    sw.path = path;
+    sw.metric = o->metric ? o->metric : "val_accuracy";
+    sw.higher = strstr(sw.metric, "loss") == NULL;
+    int n = j->nrecords;
+    sw.t = calloc((size_t)n, sizeof *sw.t);
+    double *xs = malloc((size_t)n * 2 * sizeof *xs);
+    rg_status st = RG_OK;
+    if (!sw.t || !xs) {
+        st = rg_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    snprintf(info->metric, sizeof info->metric, "%s", sw.metric);
+    if ((st = collect_trials(&sw, j, info)) != RG_OK)
+        goto done;
+    collect_keys(&sw, j);
+    if ((st = choose_x(&sw, o, info)) != RG_OK || (st = place_trials(&sw, info)) != RG_OK ||
+        (st = fit_ranges(&sw, o, info)) != RG_OK)
+        goto done;
+    group_series(&sw, info);
+    st = draw_sweep(&sw, o, out, info, xs);
+done:
+    free(sw.t);
     free(xs);
     return st;
 }

@@ -345,6 +345,32 @@ Test(sweep, resume_skips_finished_trials)
     cr_assert_eq(count(out, "skipped, already done"), 0, "%s", out);
 }
 
+Test(sweep, an_unreadable_summary_is_named_and_its_trial_runs_again)
+{
+    char args[1024], path[256];
+    snprintf(args, sizeof args, "sweep --dir %s/s --sweep lr=0.1 -- " TINY, tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/s/trial-1.json", tmpdir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\n  \"val_accuracy\": 0.5,\n  oops\n}\n", f);
+    fclose(f);
+    cr_assert_eq(run(args), 0, "%s", err);
+    char want[512];
+    snprintf(want, sizeof want, "%s:3:6: string or '}' expected near 'oops'; running trial 1 "
+             "again\ntrial 1/1  lr=0.1  val_accuracy ", path);
+    cr_assert(strstr(out, want), "expected '%s' in\n%s", want, out);
+    cr_assert_null(strstr(out, "skipped"), "%s", out);
+    /* JSON, but not a summary */
+    f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("{\"history\": [{\"val_loss\": 1}], \"val_accuracy\": 0.5}\n", f);
+    fclose(f);
+    cr_assert_eq(run(args), 0, "%s", err);
+    snprintf(want, sizeof want, "%s: no val_accuracy/val_loss; running trial 1 again\n", path);
+    cr_assert(strstr(out, want), "expected '%s' in\n%s", want, out);
+}
+
 Test(sweep, failed_trial_is_recorded_and_the_sweep_goes_on)
 {
     char args[1024], path[256];
