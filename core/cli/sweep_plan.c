@@ -8,18 +8,39 @@
 
 #include "../error.h"
 #include "../rng.h"
+#include "regula/regula.h"
 
-/* regula train options a sweep may set; the rest (paths, switches) stay as
- * the user wrote them. */
-static const struct {
-    const char *name;
-    int kind; /* 0 real, 1 integer, 2 word */
-} train_keys[] = {
-    {"lr", 0},           {"momentum", 0},     {"val", 0},        {"lr-gamma", 0},
-    {"min-lr", 0},       {"min-delta", 0},    {"batch", 1},      {"epochs", 1},
-    {"seed", 1},         {"train-limit", 1},  {"lr-step", 1},    {"lr-patience", 1},
-    {"warmup-epochs", 1}, {"patience", 1},    {"optimizer", 2},  {"lr-schedule", 2},
-    {"model", 2},        {"early-stop", 2},   {NULL, 0}};
+/* A sweep may set any recipe field that holds one number or word (the field table of
+ * regula/regula.h, the same one train's flags come from); the fields the sweep manages
+ * itself (where trials write, whether they see the test set) and lists stay out.
+ * kind: 0 real, 1 integer, 2 word; -1 not sweepable. */
+static int field_kind(const char *key, char *flag, size_t cap)
+{
+    static const char *const managed[] = {"save", "metrics", "summary", "test", "stop_after",
+                                          "threads", NULL};
+    char name[64];
+    snprintf(name, sizeof name, "%s", key);
+    for (char *p = name; *p; p++)
+        if (*p == '-')
+            *p = '_';
+    for (int i = 0; managed[i]; i++)
+        if (!strcmp(name, managed[i]))
+            return -1;
+    for (int i = 0; i < rg_recipe_field_count(); i++) {
+        rg_field_info f = {.struct_size = sizeof f};
+        rg_recipe_field(i, &f);
+        if (strcmp(f.name, name))
+            continue;
+        if (f.type == RG_FIELD_LIST || f.type == RG_FIELD_BOOL)
+            return -1;
+        snprintf(flag, cap, "%s", f.name);
+        for (char *p = flag; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        return f.type == RG_FIELD_NUMBER ? 0 : f.type == RG_FIELD_INT ? 1 : 2;
+    }
+    return -1;
+}
 
 /* Random draws use their own stream site, apart from training's sites. */
 enum { SWEEP_RNG_SITE = 7001 };
@@ -96,16 +117,21 @@ static rg_status parse_key(const char *key, rg_sweep_axis *ax)
         return RG_OK;
     }
     const char *k = key[0] == '-' && key[1] == '-' ? key + 2 : key;
-    for (int i = 0; train_keys[i].name; i++)
-        if (!strcmp(k, train_keys[i].name)) {
-            snprintf(ax->param, sizeof ax->param, "%s", k);
-            ax->integer = train_keys[i].kind == 1;
-            return RG_OK;
+    char flag[64];
+    int kind = field_kind(k, flag, sizeof flag);
+    if (kind >= 0) {
+        snprintf(ax->param, sizeof ax->param, "%s", flag);
+        ax->integer = kind == 1;
+        return RG_OK;
+    }
+    char known[1024] = "";
+    for (int i = 0; i < rg_recipe_field_count(); i++) {
+        rg_field_info f = {.struct_size = sizeof f};
+        rg_recipe_field(i, &f);
+        if (field_kind(f.name, flag, sizeof flag) >= 0) {
+            strcat(known, known[0] ? ", " : "");
+            strcat(known, flag);
         }
-    char known[512] = "";
-    for (int i = 0; train_keys[i].name; i++) {
-        strcat(known, i ? ", " : "");
-        strcat(known, train_keys[i].name);
     }
     return rg_error_set(RG_ERR_INVALID, "--sweep %s: unknown key; expected PLUGIN.PARAM "
                         "(e.g. l2.lambda) or a train option: %s", key, known);
@@ -113,12 +139,8 @@ static rg_status parse_key(const char *key, rg_sweep_axis *ax)
 
 static int is_word_option(const rg_sweep_axis *ax)
 {
-    if (ax->plugin[0])
-        return 0;
-    for (int i = 0; train_keys[i].name; i++)
-        if (!strcmp(ax->param, train_keys[i].name))
-            return train_keys[i].kind == 2;
-    return 0;
+    char flag[64];
+    return !ax->plugin[0] && field_kind(ax->param, flag, sizeof flag) == 2;
 }
 
 static rg_status parse_range(rg_sweep_axis *ax, const char *values, const char *dots)

@@ -136,6 +136,15 @@ Test(sweep, integer_options_get_integer_values)
     expect_usage_error("sweep --dry-run --sweep batch=32.5 -- ", "'32.5' is not an integer");
 }
 
+Test(sweep, keys_are_the_recipe_fields_in_either_spelling)
+{
+    /* lr_gamma and warmup-epochs come from the recipe's field table, as train's flags do */
+    cr_assert_eq(run("sweep --dry-run --sweep lr_gamma=0.1,0.5 --sweep warmup-epochs=0,2 -- "
+                     "--lr-schedule step"), 0, "%s", err);
+    cr_assert(strstr(out, "4 trials (grid)\n"), "%s", out);
+    cr_assert(strstr(out, "trial 4  lr_gamma=0.5 warmup-epochs=2\n"), "%s", out);
+}
+
 Test(sweep, grid_is_every_combination_first_key_slowest)
 {
     cr_assert_eq(run("sweep --dry-run --sweep l2.lambda=0,1e-3,1e-2 --sweep lr=0.01,0.1 "
@@ -197,6 +206,8 @@ Test(sweep, usage_errors_are_one_line_and_exit_2)
     expect_usage_error("sweep --dir x --sweep lr=fast -- " TINY, "'fast' is not a number");
     expect_usage_error("sweep --dir x --sweep lr -- " TINY, "expected KEY=VALUES");
     expect_usage_error("sweep --dir x --sweep warp=1,2 -- " TINY, "--sweep warp: unknown key");
+    /* fields the sweep manages itself are not keys */
+    expect_usage_error("sweep --dir x --sweep save=a,b -- " TINY, "--sweep save: unknown key");
     expect_usage_error("sweep --dir x --sweep l2.lambda=5 -- " TINY,
                        "l2: parameter lambda=5 is out of range [0, 1]");
     expect_usage_error("sweep --dir x --sweep l2.gamma=1 -- " TINY, "unknown parameter 'gamma'");

@@ -144,6 +144,12 @@ RG_API rg_status rg_dataset_from_memory(rg_context *ctx, int64_t n, int64_t c, i
                                         const int32_t *labels, int32_t num_classes,
                                         unsigned flags, rg_dataset **out);
 RG_API void rg_dataset_destroy(rg_dataset *ds);
+/* One PNG image (gray, RGB, RGBA, palette or 16-bit, converted to c channels) as c*h*w
+ * floats in [0, 1], the scale the network reads; center_crop: crop a larger image to h x w
+ * instead of refusing it. Errors: RG_ERR_IO, RG_ERR_FORMAT (libpng's reason), RG_ERR_INVALID
+ * (size mismatch, NULL out). */
+RG_API rg_status rg_image_read_png(rg_context *ctx, const char *path, int64_t c, int64_t h,
+                                   int64_t w, int center_crop, float *out);
 /* Any output may be NULL. */
 RG_API rg_status rg_dataset_shape(const rg_dataset *ds, int64_t *n, int64_t *c, int64_t *h,
                                   int64_t *w, int32_t *num_classes);
