@@ -51,6 +51,10 @@ rg_status rg_dataset_open(rg_context *ctx, const char *source, const char *part,
         train = tst;
     }
     train->ctx = ctx;
+    if (!strcmp(source, "fashion-mnist") && !train->class_names && train->num_classes <= 10 &&
+        (train->class_names = calloc((size_t)train->num_classes, sizeof(char *))) != NULL)
+        for (int32_t k = 0; k < train->num_classes; k++)
+            train->class_names[k] = strdup(rg_fashion_mnist_classes[k]);
     *out = train;
     return RG_OK;
 }
@@ -164,4 +168,52 @@ rg_status rg_image_read_png(rg_context *ctx, const char *path, int64_t c, int64_
         out[i] = (float)raw[i] * (1.0f / 255.0f);
     free(raw);
     return rg_api_fail(ctx, st);
+}
+
+rg_status rg_image_write_png(rg_context *ctx, const char *path, const uint8_t *planes, int64_t c,
+                             int64_t h, int64_t w)
+{
+    if (!ctx)
+        return rg_api_null("rg_image_write_png", "ctx");
+    rg_api_enter(ctx);
+    if (!path || !planes)
+        return rg_api_fail(ctx, rg_api_null("rg_image_write_png", !path ? "path" : "planes"));
+    return rg_api_fail(ctx, rg_png_write(path, planes, c, h, w));
+}
+
+rg_status rg_dataset_read(const rg_dataset *ds, int64_t first, int64_t count, float *images,
+                          int32_t *labels)
+{
+    if (!ds)
+        return rg_api_null("rg_dataset_read", "ds");
+    rg_api_enter(ds->ctx);
+    if (first < 0 || count < 0 || first > ds->n || count > ds->n - first)
+        return rg_api_fail(ds->ctx, rg_error_set(RG_ERR_INVALID, "rg_dataset_read: images "
+                                                 "%lld..%lld of %lld", (long long)first,
+                                                 (long long)(first + count - 1),
+                                                 (long long)ds->n));
+    int64_t f = ds->c * ds->h * ds->w;
+    for (int64_t i = 0; images && i < count * f; i++)
+        images[i] = ds->fpixels ? ds->fpixels[first * f + i]
+                                : (float)ds->pixels[first * f + i] * (1.0f / 255.0f);
+    for (int64_t i = 0; labels && i < count; i++)
+        labels[i] = ds->labels[first + i];
+    return RG_OK;
+}
+
+rg_status rg_dataset_write_png(const rg_dataset *ds, const char *dir, int64_t limit)
+{
+    if (!ds)
+        return rg_api_null("rg_dataset_write_png", "ds");
+    rg_api_enter(ds->ctx);
+    if (!dir)
+        return rg_api_fail(ds->ctx, rg_api_null("rg_dataset_write_png", "dir"));
+    if (!ds->pixels)
+        return rg_api_fail(ds->ctx, rg_error_set(RG_ERR_UNSUPPORTED, "rg_dataset_write_png: "
+                                                 "float32 images are not written as PNG"));
+    rg_dataset view = *ds;
+    if (limit > 0 && limit < view.n)
+        view.n = limit;
+    return rg_api_fail(ds->ctx, rg_dataset_export_png(&view, dir,
+                                                      (const char *const *)ds->class_names));
 }

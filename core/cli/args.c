@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../error.h"
+#include "cli_error.h"
 
 rg_status rg_arg_int(const char *flag, const char *text, int64_t lo, int64_t hi, int64_t *out)
 {
@@ -12,9 +12,9 @@ rg_status rg_arg_int(const char *flag, const char *text, int64_t lo, int64_t hi,
     errno = 0;
     long long v = strtoll(text, &end, 10);
     if (!text[0] || *end || errno == ERANGE)
-        return rg_error_set(RG_ERR_INVALID, "%s %s: expected an integer", flag, text);
+        return rg_cli_error_set(RG_ERR_INVALID, "%s %s: expected an integer", flag, text);
     if (v < lo || v > hi)
-        return rg_error_set(RG_ERR_INVALID, "%s %s: out of range [%lld, %lld]", flag, text,
+        return rg_cli_error_set(RG_ERR_INVALID, "%s %s: out of range [%lld, %lld]", flag, text,
                             (long long)lo, (long long)hi);
     *out = v;
     return RG_OK;
@@ -26,9 +26,9 @@ rg_status rg_arg_double(const char *flag, const char *text, double lo, double hi
     errno = 0;
     double v = strtod(text, &end);
     if (!text[0] || *end || errno == ERANGE || !isfinite(v))
-        return rg_error_set(RG_ERR_INVALID, "%s %s: expected a number", flag, text);
+        return rg_cli_error_set(RG_ERR_INVALID, "%s %s: expected a number", flag, text);
     if (v < lo || v > hi)
-        return rg_error_set(RG_ERR_INVALID, "%s %s: out of range [%g, %g]", flag, text, lo, hi);
+        return rg_cli_error_set(RG_ERR_INVALID, "%s %s: out of range [%g, %g]", flag, text, lo, hi);
     *out = v;
     return RG_OK;
 }

@@ -7,15 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../alloc.h"
-#include "../error.h"
-#include "../plugin/instance.h"
-#include "../rng.h"
-#include "../threads.h"
 #include "args.h"
 #include "cli.h"
-#include "source.h"
-#include "pngfolder.h"
+#include "cli_error.h"
+#include "regula/regula.h"
 
 #define MAX_AUGS 16
 
@@ -79,69 +74,85 @@ int rg_cmd_augment(int argc, char **argv)
         else
             return rg_cli_fail(2, "augment: unknown option '%s' (see --help)", a);
         if (st != RG_OK)
-            return rg_cli_fail(2, "%s", rg_error_message());
+            return rg_cli_fail(2, "%s", rg_cli_error_message());
     }
     if (!out || naug == 0)
         return rg_cli_fail(2, "augment: expected --aug SPEC and --preview FILE.png (see --help)");
-    rg_threads_init(0);
-    rg_plugin_instance *augs[MAX_AUGS] = {0};
+    /* a run with the augmenters on the data: rg_run_augment then draws exactly what
+     * training would see at steps 0, 1, 2, ... of the first epoch */
+    rg_context *ctx = NULL;
+    if (rg_cli_context(0, &ctx) != RG_OK)
+        return rg_cli_fail(2, "%s", rg_cli_error_message());
+    rg_recipe *r = NULL;
     rg_dataset *train = NULL;
+    rg_run *run = NULL;
     float *x = NULL, *t = NULL, *orig = NULL;
+    int32_t *labels = NULL;
     grid g = {0};
-    char where[4096];
-    rg_status st = RG_OK;
-    int made = 0;
-    for (; made < naug && st == RG_OK; made++)
-        st = rg_plugin_instance_create(specs[made], RG_PLUGIN_AUGMENTER, NULL, &augs[made]);
+    char seed_text[32];
+    snprintf(seed_text, sizeof seed_text, "%lld", (long long)seed);
+    rg_status st = rg_recipe_create(ctx, &r);
     if (st == RG_OK)
-        st = rg_source_open(data, NULL, &train, NULL, where, sizeof where);
+        st = rg_recipe_set(r, "seed", seed_text);
+    if (st == RG_OK)
+        st = rg_recipe_set(r, "data", data);
+    if (st == RG_OK)
+        st = rg_recipe_set(r, "val", "0");
+    for (int a = 0; st == RG_OK && a < naug; a++)
+        st = rg_recipe_set(r, "aug", specs[a]);
+    if (st == RG_OK)
+        st = rg_dataset_open(ctx, data, "train", NULL, &train);
+    if (st == RG_OK)
+        st = rg_run_create_with_data(ctx, r, train, NULL, &run);
+    int64_t n = 0, c = 0, h = 0, w = 0;
+    int32_t k = 0;
     if (st == RG_OK) {
-        if (images > train->n)
-            images = train->n;
-        int64_t px = train->c * train->h * train->w, k = train->num_classes;
-        g = (grid){train->c, train->h, train->w, images, draws + 1, zoom, 2, 0, 0, NULL};
+        rg_dataset_shape(train, &n, &c, &h, &w, &k);
+        if (images > n)
+            images = n;
+        int64_t px = c * h * w;
+        g = (grid){c, h, w, images, draws + 1, zoom, 2, 0, 0, NULL};
         g.H = g.gap + images * (g.h * zoom + g.gap);
         g.W = g.gap + (draws + 1) * (g.w * zoom + g.gap);
         g.planes = calloc((size_t)(g.c * g.H * g.W), 1);
-        x = rg_alloc_floats((size_t)(images * px));
-        orig = rg_alloc_floats((size_t)(images * px));
-        t = rg_alloc_floats((size_t)(images * k));
-        if (!g.planes || !x || !orig || !t)
-            st = rg_error_set(RG_ERR_NOMEM, "augment: out of memory");
-        for (int64_t i = 0; st == RG_OK && i < images * px; i++)
-            orig[i] = (float)train->pixels[i] * (1.0f / 255.0f);
-        memset(g.planes, 0x80, st == RG_OK ? (size_t)(g.c * g.H * g.W) : 0);
-        for (int64_t r = 0; st == RG_OK && r < images; r++)
-            put_cell(&g, r, 0, orig + r * px);
+        x = malloc((size_t)(images * px) * sizeof *x);
+        orig = malloc((size_t)(images * px) * sizeof *orig);
+        t = malloc((size_t)(images * k) * sizeof *t);
+        labels = malloc((size_t)images * sizeof *labels);
+        if (!g.planes || !x || !orig || !t || !labels)
+            st = RG_ERR_NOMEM;
+        if (st == RG_OK)
+            st = rg_dataset_read(train, 0, images, orig, labels);
+        if (st == RG_OK)
+            memset(g.planes, 0x80, (size_t)(g.c * g.H * g.W));
+        for (int64_t row = 0; st == RG_OK && row < images; row++)
+            put_cell(&g, row, 0, orig + row * px);
         for (int64_t d = 0; st == RG_OK && d < draws; d++) {
             memcpy(x, orig, (size_t)(images * px) * sizeof(float));
             memset(t, 0, (size_t)(images * k) * sizeof(float));
-            for (int64_t r = 0; r < images; r++)
-                t[r * k + train->labels[r]] = 1.0f;
-            for (int a = 0; a < naug && st == RG_OK; a++) {
-                rg_batch_view b = {sizeof b, 0, images, train->c, train->h, train->w, x, t, k};
-                rg_rng_stream rng;
-                rg_rng_stream_init(&rng, (uint64_t)seed, 0, (uint64_t)d, RG_SITE_AUGMENT + (uint64_t)a);
-                rg_error_clear();
-                if (augs[a]->plugin->aug.apply(augs[a]->inst, &b, &rng) != RG_OK)
-                    st = rg_error_wrap(RG_ERR_PLUGIN, "plugin %s: apply() failed",
-                                       augs[a]->plugin->desc.name);
-            }
-            for (int64_t r = 0; st == RG_OK && r < images; r++)
-                put_cell(&g, r, d + 1, x + r * px);
+            for (int64_t row = 0; row < images; row++)
+                t[row * k + labels[row]] = 1.0f;
+            st = rg_run_augment(run, x, t, images, d);
+            for (int64_t row = 0; st == RG_OK && row < images; row++)
+                put_cell(&g, row, d + 1, x + row * px);
         }
     }
     if (st == RG_OK)
-        st = rg_png_write(out, g.planes, g.c, g.H, g.W);
+        st = rg_image_write_png(ctx, out, g.planes, g.c, g.H, g.W);
     if (st == RG_OK)
         printf("wrote %s: %lld images x (original + %lld draws), %lldx%lld pixels\n", out,
                (long long)images, (long long)draws, (long long)g.W, (long long)g.H);
-    for (int a = 0; a < made; a++)
-        rg_plugin_instance_destroy(augs[a]);
+    else
+        rg_cli_error_set(st, "%s", st == RG_ERR_NOMEM ? "augment: out of memory"
+                                                      : rg_context_error(ctx));
+    rg_run_destroy(run);
     rg_dataset_destroy(train);
-    rg_free(x);
-    rg_free(orig);
-    rg_free(t);
+    rg_recipe_destroy(r);
+    rg_context_destroy(ctx);
+    free(x);
+    free(orig);
+    free(t);
+    free(labels);
     free(g.planes);
-    return st == RG_OK ? 0 : rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", rg_error_message());
+    return st == RG_OK ? 0 : rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", rg_cli_error_message());
 }

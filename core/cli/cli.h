@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "regula/regula.h"
+
 int rg_cmd_train(int argc, char **argv);
 int rg_cmd_plugins(int argc, char **argv);
 int rg_cmd_plugin(int argc, char **argv);
@@ -17,7 +19,9 @@ int rg_cmd_plot(int argc, char **argv);
 /* Print "regula: <message>" to stderr and return the exit code 1 (2 for
  * usage errors). */
 int rg_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rg_cli_install_log(void);
+/* A context for one command: threads (0: $REGULA_THREADS, else all cores), logging to
+ * stderr. On failure the message is in rg_cli_error_message(). */
+rg_status rg_cli_context(int threads, rg_context **ctx);
 /* "regula LEVEL: message" on stderr: the log callback of the command's contexts. */
 void rg_cli_log(void *user, int level, const char *message);
 

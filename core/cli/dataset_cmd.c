@@ -5,11 +5,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../error.h"
+#include "cli_error.h"
 #include "args.h"
 #include "cli.h"
-#include "source.h"
-#include "pngfolder.h"
+#include "regula/regula.h"
 
 static const char usage[] =
     "usage: regula dataset export SRC --png DIR [--limit N]\n"
@@ -19,15 +18,24 @@ static const char usage[] =
     "'regula train --data png:DIR' reads. --limit N writes only the first N\n"
     "images of each part. DIR must not exist or be empty.\n";
 
-static rg_status export_part(const rg_dataset *ds, const char *dir, const char *part,
-                             int64_t limit, const char *const *names)
+/* One part (train or test) of src into dir/part. */
+static rg_status export_part(rg_context *ctx, const char *src, const char *dir, const char *part,
+                             int64_t limit, int64_t *count)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, part);
-    rg_dataset view = *ds;
-    if (limit > 0 && limit < view.n)
-        view.n = limit;
-    return rg_dataset_export_png(&view, path, names);
+    rg_dataset *ds = NULL;
+    rg_status st = rg_dataset_open(ctx, src, part, NULL, &ds);
+    if (st == RG_OK)
+        st = rg_dataset_write_png(ds, path, limit);
+    if (st == RG_OK)
+        rg_dataset_shape(ds, count, NULL, NULL, NULL, NULL);
+    if (st != RG_OK)
+        rg_cli_error_set(st, "%s", rg_context_error(ctx));
+    rg_dataset_destroy(ds);
+    if (limit > 0 && *count > limit)
+        *count = limit;
+    return st;
 }
 
 int rg_cmd_dataset(int argc, char **argv)
@@ -45,7 +53,7 @@ int rg_cmd_dataset(int argc, char **argv)
             png = argv[++i];
         else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
             if (rg_arg_int("--limit", argv[++i], 1, INT64_MAX, &limit) != RG_OK)
-                return rg_cli_fail(2, "%s", rg_error_message());
+                return rg_cli_fail(2, "%s", rg_cli_error_message());
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(usage, stdout);
             return 0;
@@ -56,27 +64,20 @@ int rg_cmd_dataset(int argc, char **argv)
     }
     if (!src || !png)
         return rg_cli_fail(2, "dataset export: expected SRC and --png DIR (see --help)");
-    rg_dataset *train = NULL, *test = NULL;
-    char where[4096];
-    rg_status st = rg_source_open(src, NULL, &train, &test, where, sizeof where);
-    const char *const *names = NULL;
-    if (st == RG_OK) {
-        if (!strcmp(src, "fashion-mnist"))
-            names = rg_fashion_mnist_classes;
-        else if (train->class_names)
-            names = (const char *const *)train->class_names;
-        if (mkdir(png, 0777) != 0 && errno != EEXIST)
-            st = rg_error_set(RG_ERR_IO, "--png %s: cannot create: %s", png, strerror(errno));
-    }
+    rg_context *ctx = NULL;
+    if (rg_cli_context(0, &ctx) != RG_OK)
+        return rg_cli_fail(1, "%s", rg_cli_error_message());
+    rg_status st = RG_OK;
+    int64_t ntrain = 0, ntest = 0;
+    if (mkdir(png, 0777) != 0 && errno != EEXIST)
+        st = rg_cli_error_set(RG_ERR_IO, "--png %s: cannot create: %s", png, strerror(errno));
     if (st == RG_OK)
-        st = export_part(train, png, "train", limit, names);
+        st = export_part(ctx, src, png, "train", limit, &ntrain);
     if (st == RG_OK)
-        st = export_part(test, png, "test", limit, names);
+        st = export_part(ctx, src, png, "test", limit, &ntest);
     if (st == RG_OK)
         printf("wrote %lld training and %lld test images of %s to %s/{train,test}\n",
-               (long long)(limit > 0 && limit < train->n ? limit : train->n),
-               (long long)(limit > 0 && limit < test->n ? limit : test->n), src, png);
-    rg_dataset_destroy(train);
-    rg_dataset_destroy(test);
-    return st == RG_OK ? 0 : rg_cli_fail(1, "%s", rg_error_message());
+               (long long)ntrain, (long long)ntest, src, png);
+    rg_context_destroy(ctx);
+    return st == RG_OK ? 0 : rg_cli_fail(1, "%s", rg_cli_error_message());
 }

@@ -20,6 +20,26 @@ static int fail(rg_status st, const char *msg)
     return rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", msg);
 }
 
+/* A context logging to stderr, and the model saved in path with its info. On failure the
+ * message is on *ctx, or in rg_last_error() when *ctx is NULL. */
+static rg_status open_model(const char *path, rg_context **ctx, rg_model **m, rg_model_info *mi)
+{
+    rg_context_params cp = rg_context_default_params();
+    cp.log = rg_cli_log;
+    *m = NULL;
+    rg_status st = rg_context_create(&cp, ctx);
+    if (st == RG_OK)
+        st = rg_model_load(*ctx, path, m);
+    if (st == RG_OK)
+        st = rg_model_get_info(*m, mi);
+    return st;
+}
+
+static const char *message(const rg_context *ctx)
+{
+    return ctx ? rg_context_error(ctx) : rg_last_error();
+}
+
 int rg_cmd_eval(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -35,17 +55,11 @@ int rg_cmd_eval(int argc, char **argv)
             return rg_cli_fail(2, "eval: unexpected argument '%s'", argv[i]);
     }
     rg_context *ctx = NULL;
-    rg_context_params cp = rg_context_default_params();
-    cp.log = rg_cli_log;
-    if (rg_context_create(&cp, &ctx) != RG_OK)
-        return fail(RG_ERR_INVALID, rg_last_error());
     rg_model *m = NULL;
     rg_dataset *test = NULL;
     rg_metrics ev = {.struct_size = sizeof ev};
     rg_model_info mi = {.struct_size = sizeof mi};
-    rg_status st = rg_model_load(ctx, argv[1], &m);
-    if (st == RG_OK)
-        st = rg_model_get_info(m, &mi);
+    rg_status st = open_model(argv[1], &ctx, &m, &mi);
     if (st == RG_OK)
         st = rg_dataset_open(ctx, data ? data : *mi.data ? mi.data : "fashion-mnist", "test",
                              NULL, &test);
@@ -54,7 +68,7 @@ int rg_cmd_eval(int argc, char **argv)
     if (st == RG_OK)
         printf("test accuracy %.4f  loss %.4f  (%lld images)\n", ev.accuracy, ev.loss,
                (long long)ev.count);
-    int code = st == RG_OK ? 0 : fail(st, rg_context_error(ctx));
+    int code = st == RG_OK ? 0 : fail(st, message(ctx));
     rg_dataset_destroy(test);
     rg_model_destroy(m);
     rg_context_destroy(ctx);
@@ -71,15 +85,9 @@ int rg_cmd_predict(int argc, char **argv)
                    : 0;
     }
     rg_context *ctx = NULL;
-    rg_context_params cp = rg_context_default_params();
-    cp.log = rg_cli_log;
-    if (rg_context_create(&cp, &ctx) != RG_OK)
-        return fail(RG_ERR_INVALID, rg_last_error());
     rg_model *m = NULL;
     rg_model_info mi = {.struct_size = sizeof mi};
-    rg_status st = rg_model_load(ctx, argv[1], &m);
-    if (st == RG_OK)
-        st = rg_model_get_info(m, &mi);
+    rg_status st = open_model(argv[1], &ctx, &m, &mi);
     int crop = 0, first = 2;
     if (argc > 2 && !strcmp(argv[2], "--center-crop")) {
         crop = 1;
@@ -115,7 +123,7 @@ int rg_cmd_predict(int argc, char **argv)
             printf(" (%s)", fashion[best]);
         printf("\tp=%.4f\n", pr[best]);
     }
-    int code = st == RG_OK ? 0 : fail(st, msg ? msg : rg_context_error(ctx));
+    int code = st == RG_OK ? 0 : fail(st, msg ? msg : message(ctx));
     free(x);
     free(probs);
     rg_model_destroy(m);
@@ -135,17 +143,14 @@ int rg_cmd_export(int argc, char **argv)
     if (argc != 4 || strcmp(argv[2], "--npz"))
         return rg_cli_fail(2, "export: usage: regula export CKPT --npz OUT.npz");
     rg_context *ctx = NULL;
-    rg_context_params cp = rg_context_default_params();
-    cp.log = rg_cli_log;
-    if (rg_context_create(&cp, &ctx) != RG_OK)
-        return fail(RG_ERR_INVALID, rg_last_error());
     rg_model *m = NULL;
-    rg_status st = rg_model_load(ctx, argv[1], &m);
+    rg_model_info mi = {.struct_size = sizeof mi};
+    rg_status st = open_model(argv[1], &ctx, &m, &mi);
     if (st == RG_OK)
         st = rg_model_export_npz(m, argv[3]);
     if (st == RG_OK)
         printf("wrote %s\n", argv[3]);
-    int code = st == RG_OK ? 0 : fail(st, rg_context_error(ctx));
+    int code = st == RG_OK ? 0 : fail(st, message(ctx));
     rg_model_destroy(m);
     rg_context_destroy(ctx);
     return code;

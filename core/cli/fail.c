@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "cli_error.h"
 
 int rg_cli_fail(int code, const char *fmt, ...)
 {
@@ -23,4 +24,15 @@ void rg_cli_log(void *user, int level, const char *message)
     (void)user;
     fflush(stdout);
     fprintf(stderr, "regula %s: %s\n", name, message);
+}
+
+rg_status rg_cli_context(int threads, rg_context **ctx)
+{
+    rg_context_params cp = rg_context_default_params();
+    cp.threads = threads;
+    cp.log = rg_cli_log;
+    rg_status st = rg_context_create(&cp, ctx);
+    if (st != RG_OK)
+        rg_cli_error_set(st, "%s", rg_last_error());
+    return st;
 }

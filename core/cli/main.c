@@ -3,7 +3,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../plugin/host.h"
 #include "cli.h"
 #include "regula/plugin.h"
 #include "regula/regula.h"
@@ -43,19 +42,8 @@ static const char usage[] =
     "  REGULA_PLUGIN_PATH   ':'-separated plugin directories searched first\n"
     "  REGULA_PLUGIN_DEBUG  1 traces plugin discovery and ABI negotiation on stderr\n";
 
-static void log_to_stderr(int level, const char *message)
-{
-    rg_cli_log(NULL, level, message);
-}
-
-void rg_cli_install_log(void)
-{
-    rg_log_set_handler(log_to_stderr);
-}
-
 int main(int argc, char **argv)
 {
-    rg_cli_install_log();
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;

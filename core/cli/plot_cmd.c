@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../error.h"
+#include "cli_error.h"
 #include "../plot/plot.h"
 #include "args.h"
 #include "cli.h"
@@ -120,7 +120,7 @@ int rg_cmd_plot(int argc, char **argv)
                 o.height = (int)n;
         }
         if (st != RG_OK)
-            return rg_cli_fail(2, "plot: %s", rg_error_message());
+            return rg_cli_fail(2, "plot: %s", rg_cli_error_message());
     }
     if (!in)
         return rg_cli_fail(2, "plot: expected an input FILE.jsonl (see regula plot --help)");
@@ -131,7 +131,7 @@ int rg_cmd_plot(int argc, char **argv)
     rg_status st = rg_plot_file(in, out, &o, &info);
     rg_plot_release_caches();
     if (st != RG_OK)
-        return rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "plot: %s", rg_error_message());
+        return rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "plot: %s", rg_cli_error_message());
     if (info.kind == RG_PLOT_METRICS) {
         printf("wrote %s (%dx%d): %d epoch%s", out, info.width, info.height, info.points,
                info.points == 1 ? "" : "s");

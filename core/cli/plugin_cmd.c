@@ -10,9 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../check/check.h"
-#include "../error.h"
 #include "cli.h"
+#include "cli_error.h"
 #include "cli_json.h"
 
 static const char check_usage[] =
@@ -49,25 +48,25 @@ typedef struct report_ctx {
     int nomem;
 } report_ctx;
 
-static const char *verdict_json(rg_check_verdict v)
+static const char *verdict_json(rg_verdict v)
 {
-    return v == RG_CHECK_PASS ? "pass" : v == RG_CHECK_FAIL ? "fail" : "n/a";
+    return v == RG_VERDICT_PASS ? "pass" : v == RG_VERDICT_FAIL ? "fail" : "n/a";
 }
 
-static void report_line(void *vctx, const rg_check_result *r)
+static void report_line(void *vctx, const rg_check_report *r)
 {
     report_ctx *ctx = vctx;
     if (ctx->checks) {
-        json_t *o = json_pack("{s:o, s:s, s:o}", "name", rg_cli_jstring(r->name), "verdict",
+        json_t *o = json_pack("{s:o, s:s, s:o}", "name", rg_cli_jstring(r->check), "verdict",
                               verdict_json(r->verdict), "detail", rg_cli_jstring(r->detail));
         ctx->nomem |= json_array_append_new(ctx->checks, o) != 0;
         return;
     }
-    printf("%-4s  %-24s  %s\n", rg_check_verdict_name(r->verdict), r->name, r->detail);
+    printf("%-4s  %-24s  %s\n", rg_verdict_string(r->verdict), r->check, r->detail);
     fflush(stdout); /* a line per check as it finishes: some take seconds */
 }
 
-static int print_json_report(const char *path, report_ctx *ctx, const rg_check_summary *sum)
+static int print_json_report(const char *path, report_ctx *ctx, const rg_check_counts *sum)
 {
     json_t *o = json_pack("{s:o, s:O, s:i, s:i, s:i}", "plugin", rg_cli_jstring(path), "checks",
                           ctx->checks, "passed", sum->passed, "failed", sum->failed, "na",
@@ -84,7 +83,7 @@ static int cmd_check(int argc, char **argv)
 {
     const char *path = NULL;
     int json = 0;
-    rg_check_options opt = {0};
+    rg_check_params opt = rg_check_default_params();
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -120,18 +119,23 @@ static int cmd_check(int argc, char **argv)
     if (json && !ctx.checks)
         return rg_cli_fail(1, "out of memory");
     opt.report = report_line;
-    opt.report_ctx = &ctx;
+    opt.user = &ctx;
     if (!json)
         printf("checking %s\n", path);
-    rg_check_summary sum;
+    rg_check_counts sum = {.struct_size = sizeof sum};
     int code = 0;
-    if (rg_check_plugin(path, &opt, &sum) != RG_OK)
-        code = rg_cli_fail(1, "%s", rg_error_message());
-    else if (json)
+    /* one thread here: the checks choose their own counts in their forked children */
+    rg_context *rc = NULL;
+    if (rg_cli_context(1, &rc) != RG_OK)
+        code = rg_cli_fail(1, "%s", rg_cli_error_message());
+    else if (rg_plugin_check(rc, path, &opt, &sum) != RG_OK)
+        code = rg_cli_fail(1, "%s", rg_context_error(rc));
+    rg_context_destroy(rc);
+    if (!code && json)
         code = print_json_report(path, &ctx, &sum);
-    else if (sum.na)
+    else if (!code && sum.na)
         printf("%d passed, %d failed (%d n/a)\n", sum.passed, sum.failed, sum.na);
-    else
+    else if (!code)
         printf("%d passed, %d failed\n", sum.passed, sum.failed);
     json_decref(ctx.checks);
     if (code)

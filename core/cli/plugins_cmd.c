@@ -3,11 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../error.h"
-#include "../plugin/discovery.h"
-#include "../plugin/instance.h"
-#include "../plugin/loader.h"
 #include "cli.h"
+#include "cli_error.h"
 #include "cli_json.h"
 
 static void range_text(const rg_param_desc *d, char *buf, size_t cap)
@@ -36,10 +33,7 @@ static void range_text(const rg_param_desc *d, char *buf, size_t cap)
 
 static void default_text(const rg_param_desc *d, char *buf, size_t cap)
 {
-    rg_param_value v = {d->default_value,
-                        d->type == RG_PARAM_ENUM ? d->enum_values[(int)d->default_value]
-                                                 : d->default_string};
-    rg_param_format(d, &v, buf, cap);
+    rg_param_value_text(d, NULL, buf, cap);
 }
 
 static void print_param(const rg_param_desc *d)
@@ -47,18 +41,17 @@ static void print_param(const rg_param_desc *d)
     char range[256], dflt[128];
     range_text(d, range, sizeof range);
     default_text(d, dflt, sizeof dflt);
-    printf("    %-12s %-6s default %-8s range %-16s %s%s\n", d->name, rg_param_type_name(d->type),
+    printf("    %-12s %-6s default %-8s range %-16s %s%s\n", d->name, rg_param_type_string(d->type),
            dflt, range, d->doc, (d->flags & RG_PARAM_LOG_SCALE) ? " (log scale)" : "");
 }
 
-static void print_plugin(const rg_plugin *p, const char *path)
+static void print_plugin(const rg_plugin_info *p, const char *path)
 {
-    printf("%s  %s %s  (ABI %u.%u)\n  %s\n  %s\n", p->desc.name,
-           rg_plugin_kind_name(p->desc.kind), p->desc.version, p->abi_major, p->abi_minor,
-           p->desc.doc, path);
+    printf("%s  %s %s  (ABI %u.%u)\n  %s\n  %s\n", p->name, p->kind_name, p->version,
+           p->abi_major, p->abi_minor, p->doc, path);
     for (uint32_t k = 0; k < p->num_params; k++)
         print_param(&p->params[k]);
-    if (p->desc.kind == RG_PLUGIN_REGULARIZER)
+    if (p->kind == RG_PLUGIN_REGULARIZER)
         printf("    (host keys: layers=GLOB|..., tensors=weights|biases|all, after=GLOB|...)\n");
     printf("\n");
 }
@@ -69,12 +62,12 @@ static json_t *param_json(const rg_param_desc *d)
     range_text(d, range, sizeof range);
     default_text(d, dflt, sizeof dflt);
     return json_pack("{s:o, s:s, s:o, s:o, s:b, s:o}", "name", rg_cli_jstring(d->name), "type",
-                     rg_param_type_name(d->type), "default", rg_cli_jstring(dflt), "range",
+                     rg_param_type_string(d->type), "default", rg_cli_jstring(dflt), "range",
                      rg_cli_jstring(range), "log_scale", (d->flags & RG_PARAM_LOG_SCALE) != 0,
                      "doc", rg_cli_jstring(d->doc));
 }
 
-static json_t *plugin_json(const rg_plugin *p, const char *path)
+static json_t *plugin_json(const rg_plugin_info *p, const char *path)
 {
     char abi[32];
     snprintf(abi, sizeof abi, "%u.%u", p->abi_major, p->abi_minor);
@@ -84,16 +77,46 @@ static json_t *plugin_json(const rg_plugin *p, const char *path)
             json_decref(params);
             params = NULL;
         }
-    return json_pack("{s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "name", rg_cli_jstring(p->desc.name),
-                     "kind", rg_plugin_kind_name(p->desc.kind), "version",
-                     rg_cli_jstring(p->desc.version), "abi", abi, "path", rg_cli_jstring(path),
-                     "doc", rg_cli_jstring(p->desc.doc), "params", params);
+    return json_pack("{s:o, s:s, s:o, s:s, s:o, s:o, s:o}", "name", rg_cli_jstring(p->name),
+                     "kind", p->kind_name, "version", rg_cli_jstring(p->version), "abi", abi,
+                     "path", rg_cli_jstring(path), "doc", rg_cli_jstring(p->doc), "params",
+                     params);
 }
 
 static json_t *load_error_json(const char *path, const char *message)
 {
     return json_pack("{s:o, s:o}", "path", rg_cli_jstring(path), "error",
                      rg_cli_jstring(message));
+}
+
+typedef struct listing {
+    int json;
+    json_t *all;
+    int failures, nomem, seen;
+} listing;
+
+static int visit(void *user, const rg_plugin_info *p)
+{
+    listing *l = user;
+    l->seen++;
+    if (p->shadowed) {
+        if (!l->json)
+            printf("%s  (shadowed by an earlier %s.so)  %s\n\n", p->name, p->name, p->path);
+        return 0;
+    }
+    if (p->status != RG_OK) {
+        l->failures++;
+        if (l->json)
+            l->nomem |= json_array_append_new(l->all, load_error_json(p->path, p->error)) != 0;
+        else
+            printf("%s  FAILED TO LOAD: %s\n\n", p->name, p->error);
+        return 0;
+    }
+    if (l->json)
+        l->nomem |= json_array_append_new(l->all, plugin_json(p, p->path)) != 0;
+    else
+        print_plugin(p, p->path);
+    return 0;
 }
 
 int rg_cmd_plugins(int argc, char **argv)
@@ -113,38 +136,20 @@ int rg_cmd_plugins(int argc, char **argv)
         } else
             return rg_cli_fail(2, "plugins: unknown option '%s'", argv[i]);
     }
-    rg_plugin_listing list;
-    rg_plugin_list(&list);
-    int failures = 0, nomem = 0;
-    json_t *all = json ? json_array() : NULL;
-    if (json && !all)
+    rg_context *ctx = NULL;
+    if (rg_cli_context(0, &ctx) != RG_OK)
+        return rg_cli_fail(1, "%s", rg_cli_error_message());
+    listing l = {json, json ? json_array() : NULL, 0, 0, 0};
+    if (json && !l.all) {
+        rg_context_destroy(ctx);
         return rg_cli_fail(1, "out of memory");
-    if (!json && list.count == 0)
-        printf("no plugins found (set REGULA_PLUGIN_PATH)\n");
-    for (int i = 0; i < list.count; i++) {
-        rg_plugin_found *f = &list.item[i];
-        rg_plugin *p = NULL;
-        if (f->shadowed) {
-            if (!json)
-                printf("%s  (shadowed by an earlier %s.so)  %s\n\n", f->name, f->name, f->path);
-            continue;
-        }
-        if (rg_plugin_load(f->path, NULL, &p) != RG_OK) {
-            failures++;
-            if (json) {
-                json_t *e = load_error_json(f->path, rg_error_message());
-                nomem |= json_array_append_new(all, e) != 0;
-            } else {
-                printf("%s  FAILED TO LOAD: %s\n\n", f->name, rg_error_message());
-            }
-            continue;
-        }
-        if (json)
-            nomem |= json_array_append_new(all, plugin_json(p, f->path)) != 0;
-        else
-            print_plugin(p, f->path);
-        rg_plugin_unload(p);
     }
+    rg_plugins_list(ctx, visit, &l);
+    rg_context_destroy(ctx);
+    if (!json && l.seen == 0)
+        printf("no plugins found (set REGULA_PLUGIN_PATH)\n");
+    int failures = l.failures, nomem = l.nomem;
+    json_t *all = l.all;
     if (json) {
         int bad = nomem || rg_cli_json_print(stdout, all) != 0;
         json_decref(all);

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../error.h"
-#include "../plugin/instance.h"
+#include "cli_error.h"
+#include "regula/regula.h"
 #include "args.h"
 #include "cli.h"
 #include "sweep.h"
@@ -66,7 +66,7 @@ static const char sweep_usage[] =
 /* Validates an axis' values against the plugin's schema now: a typo should
  * cost milliseconds, not a sweep of failed trials. A range is tried at its
  * ends. */
-static rg_status check_axis_values(const rg_sweep_axis *ax, const char *spec, uint32_t kind)
+static rg_status check_axis_values(const rg_sweep_axis *ax, const char *spec, const char *kind)
 {
     int nv = ax->n ? ax->n : 2;
     for (int v = 0; v < nv; v++) {
@@ -77,13 +77,15 @@ static rg_status check_axis_values(const rg_sweep_axis *ax, const char *spec, ui
             rg_sweep_format_number(v ? ax->hi : ax->lo, text, sizeof text);
         char *trial_spec = rg_sweep_spec_with(spec, ax->param, text);
         if (!trial_spec)
-            return rg_error_set(RG_ERR_NOMEM, "out of memory");
-        rg_plugin_instance *inst = NULL;
-        rg_status st = rg_plugin_instance_create(trial_spec, kind, NULL, &inst);
+            return rg_cli_error_set(RG_ERR_NOMEM, "out of memory");
+        rg_context *ctx = NULL;
+        rg_status st = rg_cli_context(0, &ctx);
+        if (st == RG_OK && (st = rg_plugin_validate(ctx, kind, trial_spec)) != RG_OK)
+            rg_cli_error_set(st, "%s", rg_context_error(ctx));
+        rg_context_destroy(ctx);
         free(trial_spec);
         if (st != RG_OK)
-            return rg_error_wrap(RG_ERR_INVALID, "--sweep %s=%s", ax->key, text);
-        rg_plugin_instance_destroy(inst);
+            return rg_cli_error_wrap(RG_ERR_INVALID, "--sweep %s=%s", ax->key, text);
     }
     return RG_OK;
 }
@@ -101,13 +103,13 @@ static rg_status check_plugin_axis(const rg_sweep *s, const rg_sweep_axis *ax)
             !rg_sweep_spec_names(spec, ax->plugin))
             continue;
         found = 1;
-        uint32_t kind = a[2] == 'r' ? RG_PLUGIN_REGULARIZER : RG_PLUGIN_AUGMENTER;
+        const char *kind = a[2] == 'r' ? "reg" : "aug";
         rg_status st = check_axis_values(ax, spec, kind);
         if (st != RG_OK)
             return st;
     }
     if (!found)
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s: plugin '%s' is not in the train "
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: plugin '%s' is not in the train "
                             "arguments; add --reg %s or --aug %s after --", ax->key,
                             ax->plugin, ax->plugin, ax->plugin);
     return RG_OK;
@@ -124,12 +126,12 @@ static rg_status check_train_args(const rg_sweep *s)
     }
     for (int i = 0; i < s->n_train; i++) {
         if (!strcmp(s->train[i], "--resume"))
-            return rg_error_set(RG_ERR_INVALID, "sweep: --resume cannot be swept; an "
+            return rg_cli_error_set(RG_ERR_INVALID, "sweep: --resume cannot be swept; an "
                                 "interrupted sweep resumes by running it again");
         double v;
         if (!strcmp(s->train[i], "--val") && i + 1 < s->n_train &&
             rg_sweep_is_number(s->train[i + 1], &v) && v == 0)
-            return rg_error_set(RG_ERR_INVALID, "sweep: --val 0 leaves no validation split to "
+            return rg_cli_error_set(RG_ERR_INVALID, "sweep: --val 0 leaves no validation split to "
                                 "choose on");
     }
     return RG_OK;
@@ -138,11 +140,11 @@ static rg_status check_train_args(const rg_sweep *s)
 static rg_status add_axis(rg_sweep *s, const char *arg)
 {
     if (s->n_axes >= RG_SWEEP_MAX_AXES)
-        return rg_error_set(RG_ERR_INVALID, "sweep: at most %d --sweep keys", RG_SWEEP_MAX_AXES);
+        return rg_cli_error_set(RG_ERR_INVALID, "sweep: at most %d --sweep keys", RG_SWEEP_MAX_AXES);
     rg_status st = rg_sweep_axis_parse(arg, &s->axes[s->n_axes]);
     for (int k = 0; st == RG_OK && k < s->n_axes; k++)
         if (!strcmp(s->axes[k].key, s->axes[s->n_axes].key))
-            st = rg_error_set(RG_ERR_INVALID, "--sweep %s: given twice", s->axes[k].key);
+            st = rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: given twice", s->axes[k].key);
     if (st == RG_OK)
         s->n_axes++;
     return st;
@@ -165,7 +167,7 @@ static rg_status set_option(rg_sweep *s, const char *a, const char *v)
         if (!strcmp(v, "val_loss"))
             s->by_loss = 1;
         else if (strcmp(v, "val_accuracy"))
-            st = rg_error_set(RG_ERR_INVALID, "--metric %s: expected val_accuracy or val_loss",
+            st = rg_cli_error_set(RG_ERR_INVALID, "--metric %s: expected val_accuracy or val_loss",
                               v);
     } else {
         st = add_axis(s, v);
@@ -195,24 +197,24 @@ static rg_status parse_sweep(int argc, char **argv, rg_sweep *s, int *help)
         }
         if (strcmp(a, "--dir") && strcmp(a, "--random") && strcmp(a, "--sweep") &&
             strcmp(a, "--metric") && strcmp(a, "--seed"))
-            return rg_error_set(RG_ERR_INVALID, "sweep: unknown option '%s' (train arguments "
+            return rg_cli_error_set(RG_ERR_INVALID, "sweep: unknown option '%s' (train arguments "
                                 "go after --; see regula sweep --help)", a);
         if (i + 1 >= argc)
-            return rg_error_set(RG_ERR_INVALID, "sweep: %s needs a value", a);
+            return rg_cli_error_set(RG_ERR_INVALID, "sweep: %s needs a value", a);
         rg_status st = set_option(s, a, argv[++i]);
         if (st != RG_OK)
             return st;
     }
     if (grid && s->random)
-        return rg_error_set(RG_ERR_INVALID, "sweep: --grid and --random exclude each other");
+        return rg_cli_error_set(RG_ERR_INVALID, "sweep: --grid and --random exclude each other");
     if (!s->dir && !s->dry_run)
-        return rg_error_set(RG_ERR_INVALID, "sweep: --dir DIR is required (where trials and "
+        return rg_cli_error_set(RG_ERR_INVALID, "sweep: --dir DIR is required (where trials and "
                             "results go)");
     if (s->n_axes == 0)
-        return rg_error_set(RG_ERR_INVALID, "sweep: nothing to sweep; give --sweep KEY=VALUES, "
+        return rg_cli_error_set(RG_ERR_INVALID, "sweep: nothing to sweep; give --sweep KEY=VALUES, "
                             "e.g. --sweep l2.lambda=1e-5..1e-2:log:4");
     if (i >= argc)
-        return rg_error_set(RG_ERR_INVALID, "sweep: expected -- and the train arguments, "
+        return rg_cli_error_set(RG_ERR_INVALID, "sweep: expected -- and the train arguments, "
                             "e.g. -- --reg l2 --epochs 20");
     s->train = argv + i + 1;
     s->n_train = argc - i - 1;
@@ -267,7 +269,7 @@ static int run_sweep(const rg_sweep *s, rg_sweep_trial *ts, int64_t n)
            s->random ? "random" : "grid", s->by_loss ? "val_loss" : "val_accuracy", s->dir);
     for (int64_t i = 0; i < n; i++)
         if (rg_sweep_run_trial(s, &ts[i], n))
-            return rg_cli_fail(1, "%s", rg_error_message());
+            return rg_cli_fail(1, "%s", rg_cli_error_message());
     rg_sweep_rank(s, ts, n);
     rg_sweep_print_table(s, ts, n);
     for (int64_t i = 0; i < n; i++)
@@ -275,7 +277,7 @@ static int run_sweep(const rg_sweep *s, rg_sweep_trial *ts, int64_t n)
             printf("trial %lld failed: %s (see %s/trial-%lld.log)\n", (long long)ts[i].number,
                    ts[i].message, s->dir, (long long)ts[i].number);
     if (rg_sweep_write_results(s, ts, n))
-        return rg_cli_fail(1, "%s", rg_error_message());
+        return rg_cli_fail(1, "%s", rg_cli_error_message());
     printf("results: %s/sweep.csv, %s/sweep.jsonl\n", s->dir, s->dir);
     if (isnan(rg_sweep_metric(&ts[0], s->by_loss)))
         return rg_cli_fail(1, "no trial has a %s: every trial failed or none had a validation "
@@ -295,7 +297,7 @@ int rg_cmd_sweep(int argc, char **argv)
         return rg_cli_fail(1, "out of memory");
     if (parse_sweep(argc, argv, &s, &help) != RG_OK) {
         free(s.axes);
-        return rg_cli_fail(2, "%s", rg_error_message());
+        return rg_cli_fail(2, "%s", rg_cli_error_message());
     }
     if (help) {
         fputs(sweep_usage, stdout);
@@ -305,7 +307,7 @@ int rg_cmd_sweep(int argc, char **argv)
     int64_t n = s.n_random;
     if (!s.random && rg_sweep_grid_size(s.axes, s.n_axes, &n) != RG_OK) {
         free(s.axes);
-        return rg_cli_fail(2, "%s", rg_error_message());
+        return rg_cli_fail(2, "%s", rg_cli_error_message());
     }
     char (*values)[RG_SWEEP_VALUE_CHARS] = NULL;
     rg_sweep_trial *ts = plan_trials(&s, n, &values);

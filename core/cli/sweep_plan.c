@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
-#include "../rng.h"
+#include "cli_error.h"
 #include "regula/regula.h"
 
 /* A sweep may set any recipe field that holds one number or word (the field table of
@@ -86,10 +85,10 @@ static rg_status add_value(rg_sweep_axis *ax, const char *text)
         if (!strcmp(ax->values[i], text))
             return RG_OK; /* duplicates give no new trial */
     if (ax->n >= RG_SWEEP_MAX_VALUES)
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s: more than %d values", ax->key,
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: more than %d values", ax->key,
                             RG_SWEEP_MAX_VALUES);
     if (strlen(text) >= RG_SWEEP_VALUE_CHARS)
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s: value '%.20s...' is longer than %d "
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: value '%.20s...' is longer than %d "
                             "characters", ax->key, text, RG_SWEEP_VALUE_CHARS - 1);
     snprintf(ax->values[ax->n++], RG_SWEEP_VALUE_CHARS, "%s", text);
     return RG_OK;
@@ -109,7 +108,7 @@ static rg_status parse_key(const char *key, rg_sweep_axis *ax)
     if (dot) {
         size_t len = (size_t)(dot - key);
         if (len == 0 || !dot[1] || len >= sizeof ax->plugin || strlen(dot + 1) >= sizeof ax->param)
-            return rg_error_set(RG_ERR_INVALID, "--sweep %s: expected PLUGIN.PARAM, e.g. "
+            return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: expected PLUGIN.PARAM, e.g. "
                                 "l2.lambda", key);
         memcpy(ax->plugin, key, len);
         ax->plugin[len] = '\0';
@@ -133,7 +132,7 @@ static rg_status parse_key(const char *key, rg_sweep_axis *ax)
             strcat(known, flag);
         }
     }
-    return rg_error_set(RG_ERR_INVALID, "--sweep %s: unknown key; expected PLUGIN.PARAM "
+    return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: unknown key; expected PLUGIN.PARAM "
                         "(e.g. l2.lambda) or a train option: %s", key, known);
 }
 
@@ -151,34 +150,34 @@ static rg_status parse_range(rg_sweep_axis *ax, const char *values, const char *
     *sep = '\0';
     char *hi_text = sep + 2, *kind = strchr(hi_text, ':');
     if (!kind)
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: a range is LO..HI:lin[:COUNT] "
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: a range is LO..HI:lin[:COUNT] "
                             "or LO..HI:log[:COUNT]", ax->key, values);
     *kind++ = '\0';
     char *count = strchr(kind, ':');
     if (count)
         *count++ = '\0';
     if (!rg_sweep_is_number(buf, &ax->lo) || !rg_sweep_is_number(hi_text, &ax->hi))
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: range ends must be numbers",
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: range ends must be numbers",
                             ax->key, values);
     if (!strcmp(kind, "lin"))
         ax->kind = RG_SWEEP_LIN;
     else if (!strcmp(kind, "log"))
         ax->kind = RG_SWEEP_LOG;
     else
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: spacing '%s', expected lin or log",
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: spacing '%s', expected lin or log",
                             ax->key, values, kind);
     if (!(ax->lo < ax->hi))
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: the range needs LO < HI", ax->key,
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: the range needs LO < HI", ax->key,
                             values);
     if (ax->kind == RG_SWEEP_LOG && ax->lo <= 0)
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: a log range needs LO > 0", ax->key,
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: a log range needs LO > 0", ax->key,
                             values);
     if (!count)
         return RG_OK; /* fine for --random; the grid asks for a count */
     char *end = NULL;
     long c = strtol(count, &end, 10);
     if (!count[0] || *end || c < 2 || c > RG_SWEEP_MAX_VALUES)
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: COUNT must be an integer in "
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: COUNT must be an integer in "
                             "[2, %d]", ax->key, values, RG_SWEEP_MAX_VALUES);
     ax->count = (int)c;
     for (int i = 0; i < ax->count; i++) {
@@ -205,11 +204,11 @@ rg_status rg_sweep_axis_parse(const char *arg, rg_sweep_axis *out)
     memset(out, 0, sizeof *out);
     const char *eq = strchr(arg, '=');
     if (!eq || eq == arg || !eq[1])
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s: expected KEY=VALUES, e.g. "
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: expected KEY=VALUES, e.g. "
                             "l2.lambda=1e-5..1e-2:log:4 or lr=0.01,0.05", arg);
     char key[128];
     if ((size_t)(eq - arg) >= sizeof key)
-        return rg_error_set(RG_ERR_INVALID, "--sweep: key too long");
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep: key too long");
     memcpy(key, arg, (size_t)(eq - arg));
     key[eq - arg] = '\0';
     rg_status st = parse_key(key, out);
@@ -217,7 +216,7 @@ rg_status rg_sweep_axis_parse(const char *arg, rg_sweep_axis *out)
         return st;
     const char *values = eq + 1;
     if (strlen(values) >= 256)
-        return rg_error_set(RG_ERR_INVALID, "--sweep %s: VALUES longer than 255 characters", key);
+        return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: VALUES longer than 255 characters", key);
     const char *dots = strstr(values, "..");
     double v;
     if (dots && !is_word_option(out))
@@ -232,18 +231,18 @@ rg_status rg_sweep_axis_parse(const char *arg, rg_sweep_axis *out)
         if (next)
             *next = '\0';
         if (!*p)
-            return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: empty value in the list", key,
+            return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: empty value in the list", key,
                                 values);
         if (rg_sweep_is_number(p, &v)) {
             if (out->integer && v != nearbyint(v))
-                return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' is not an integer",
+                return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' is not an integer",
                                     key, values, p);
             st = add_number(out, v);
         } else if (!out->plugin[0] && !is_word_option(out)) {
-            return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' is not a number", key,
+            return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' is not a number", key,
                                 values, p);
         } else if (strpbrk(p, "=:,") && out->plugin[0]) {
-            return rg_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' cannot hold '=', ':' or "
+            return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' cannot hold '=', ':' or "
                                 "','", key, values, p);
         } else {
             st = add_value(out, p);
@@ -262,12 +261,12 @@ rg_status rg_sweep_grid_size(const rg_sweep_axis *axes, int n_axes, int64_t *out
     int64_t total = 1;
     for (int a = 0; a < n_axes; a++) {
         if (axes[a].n == 0)
-            return rg_error_set(RG_ERR_INVALID, "--sweep %s: a range needs a COUNT for --grid "
+            return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: a range needs a COUNT for --grid "
                                 "(LO..HI:%s:COUNT), or use --random N", axes[a].key,
                                 axes[a].kind == RG_SWEEP_LOG ? "log" : "lin");
         total *= axes[a].n;
         if (total > RG_SWEEP_MAX_TRIALS)
-            return rg_error_set(RG_ERR_INVALID, "the grid has more than %d combinations; use "
+            return rg_cli_error_set(RG_ERR_INVALID, "the grid has more than %d combinations; use "
                                 "fewer values or --random N", RG_SWEEP_MAX_TRIALS);
     }
     *out = total;
@@ -283,18 +282,33 @@ void rg_sweep_grid_value(const rg_sweep_axis *axes, int n_axes, int64_t trial, i
     snprintf(buf, cap, "%s", axes[a].values[(trial / stride) % axes[a].n]);
 }
 
+/* SplitMix64's finalizer (Steele, Lea and Flood 2014): a counter-based draw, so trial t's
+ * values depend only on (seed, t, axis), never on which trials ran before. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* u in [0, 1) from 53 random bits */
+static double uniform(uint64_t seed, int64_t trial, int a)
+{
+    uint64_t z = mix64(seed + 0x9e3779b97f4a7c15ull * (uint64_t)SWEEP_RNG_SITE);
+    z = mix64(z + 0x9e3779b97f4a7c15ull * ((uint64_t)trial + 1));
+    z = mix64(z + 0x9e3779b97f4a7c15ull * ((uint64_t)a + 1));
+    return (double)(z >> 11) * 0x1p-53;
+}
+
 void rg_sweep_random_value(const rg_sweep_axis *ax, uint64_t seed, int64_t trial, int a,
                            char *buf, size_t cap)
 {
-    rg_rng_stream s;
-    rg_rng_stream_init(&s, seed, (uint64_t)trial, (uint64_t)a, SWEEP_RNG_SITE);
+    double u = uniform(seed, trial, a);
     if (ax->kind == RG_SWEEP_LIST) {
-        snprintf(buf, cap, "%s", ax->values[rg_rng_below(&s, 0, (uint32_t)ax->n)]);
+        int i = (int)(u * ax->n);
+        snprintf(buf, cap, "%s", ax->values[i < ax->n ? i : ax->n - 1]);
         return;
     }
-    /* 53 random bits: u in [0, 1) */
-    double u = (double)(((uint64_t)rg_rng_u32(&s, 0) << 21) | (rg_rng_u32(&s, 1) >> 11)) *
-               0x1p-53;
     double v;
     if (ax->kind == RG_SWEEP_LIN)
         v = ax->integer ? floor(ax->lo + u * (floor(ax->hi) - ax->lo + 1))

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
+#include "cli_error.h"
 #include "cli_json.h"
 #include "sweep.h"
 
@@ -228,13 +228,13 @@ static int write_result_file(const rg_sweep *s, const char *name, writer_fn writ
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     FILE *f = fopen(tmp, "w");
     if (!f)
-        return rg_error_set(RG_ERR_IO, "%s: cannot write: %s", path, strerror(errno)), -1;
+        return rg_cli_error_set(RG_ERR_IO, "%s: cannot write: %s", path, strerror(errno)), -1;
     int bad = write(f, s, ts, n) != 0;
     bad |= ferror(f);
     bad |= fclose(f) != 0;
     if (bad || rename(tmp, path) != 0) {
         remove(tmp);
-        return rg_error_set(RG_ERR_IO, "%s: cannot write", path), -1;
+        return rg_cli_error_set(RG_ERR_IO, "%s: cannot write", path), -1;
     }
     return 0;
 }

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../error.h"
+#include "cli_error.h"
 #include "cli.h"
 #include "sweep.h"
 
@@ -228,7 +228,7 @@ static int run_train(rg_sweep_trial *t, const trial_files *tf, const rg_argvec *
     rg_argvec child = {0};
     if (child_argv(args, tf, &child)) {
         rg_argvec_free(&child);
-        return rg_error_set(RG_ERR_NOMEM, "out of memory"), -1;
+        return rg_cli_error_set(RG_ERR_NOMEM, "out of memory"), -1;
     }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -261,7 +261,7 @@ int rg_sweep_run_trial(const rg_sweep *s, rg_sweep_trial *t, int64_t total)
     rg_argvec args = {0};
     if (rg_sweep_train_args(s, t->values, 1, &args)) {
         rg_argvec_free(&args);
-        return rg_error_set(RG_ERR_NOMEM, "out of memory"), -1;
+        return rg_cli_error_set(RG_ERR_NOMEM, "out of memory"), -1;
     }
     char *want = params_text(s, t, &args);
     int done = already_done(t, &tf, want);
@@ -285,7 +285,7 @@ int rg_sweep_run_trial(const rg_sweep *s, rg_sweep_trial *t, int64_t total)
     free(want);
     if (bad) {
         rg_argvec_free(&args);
-        return rg_error_set(RG_ERR_IO, "%s: cannot write", tf.params), -1;
+        return rg_cli_error_set(RG_ERR_IO, "%s: cannot write", tf.params), -1;
     }
     int st = run_train(t, &tf, &args);
     rg_argvec_free(&args);

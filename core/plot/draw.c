@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
+#include "../cli/cli_error.h"
 
 /* Digit cap height of DejaVu Sans (what "sans-serif" resolves to on Debian)
  * as a fraction of the font size: anchors text on its digits, not on the
@@ -18,7 +18,7 @@ rg_status rg_fig_create(rg_fig *f, int width, int height, int across)
     memset(f, 0, sizeof *f);
     f->surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
     if (cairo_surface_status(f->surface) != CAIRO_STATUS_SUCCESS) {
-        rg_status st = rg_error_set(RG_ERR_NOMEM, "cannot create a %dx%d image: %s", width,
+        rg_status st = rg_cli_error_set(RG_ERR_NOMEM, "cannot create a %dx%d image: %s", width,
                                     height, cairo_status_to_string(cairo_surface_status(f->surface)));
         cairo_surface_destroy(f->surface);
         f->surface = NULL;
@@ -43,16 +43,16 @@ rg_status rg_fig_write(rg_fig *f, const char *path)
 {
     cairo_surface_flush(f->surface);
     if (cairo_status(f->cr) != CAIRO_STATUS_SUCCESS)
-        return rg_error_set(RG_ERR_NOMEM, "drawing failed: %s",
+        return rg_cli_error_set(RG_ERR_NOMEM, "drawing failed: %s",
                             cairo_status_to_string(cairo_status(f->cr)));
     /* Our own stream, so a bad path gets the system's reason. */
     FILE *out = fopen(path, "wb");
     if (!out)
-        return rg_error_set(RG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        return rg_cli_error_set(RG_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
     cairo_status_t cs = cairo_surface_write_to_png_stream(f->surface, write_file, out);
     int bad = fclose(out) != 0;
     if (cs != CAIRO_STATUS_SUCCESS || bad)
-        return rg_error_set(RG_ERR_IO, "%s: cannot write the PNG: %s", path,
+        return rg_cli_error_set(RG_ERR_IO, "%s: cannot write the PNG: %s", path,
                             cs != CAIRO_STATUS_SUCCESS ? cairo_status_to_string(cs) : "write error");
     return RG_OK;
 }

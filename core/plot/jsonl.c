@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
+#include "../cli/cli_error.h"
 #include "plot.h"
 
 /* Integers as doubles: a plot wants numbers, and an integer beyond int64
@@ -146,7 +146,7 @@ static rg_status add_field(reader *rd, const rg_jv_field *f)
         int cap = rd->field_cap ? rd->field_cap * 2 : 16;
         rg_jv_field *nf = realloc(r->fields, (size_t)cap * sizeof *nf);
         if (!nf)
-            return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
+            return rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
         r->fields = nf;
         rd->field_cap = cap;
     }
@@ -215,12 +215,12 @@ static rg_status add_record(reader *rd, json_t *obj, int lineno)
     rg_jsonl *j = rd->j;
     /* j->docs_ owns obj from here: keys and strings point into it */
     if (json_array_append_new(j->docs_, obj) != 0)
-        return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
+        return rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
     if (j->nrecords == rd->cap) {
         int cap = rd->cap ? rd->cap * 2 : 64;
         rg_jsonl_record *nr = realloc(j->records, (size_t)cap * sizeof *nr);
         if (!nr)
-            return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
+            return rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", rd->name);
         j->records = nr;
         rd->cap = cap;
     }
@@ -243,11 +243,11 @@ static rg_status parse_line(reader *rd, const char *line, size_t len, int lineno
     json_error_t err;
     json_t *v = load_line(line, len, &err);
     if (!v)
-        return rg_error_set(RG_ERR_FORMAT, "%s:%d:%d: %s", rd->name, lineno, err.column,
+        return rg_cli_error_set(RG_ERR_FORMAT, "%s:%d:%d: %s", rd->name, lineno, err.column,
                             err.text);
     if (!json_is_object(v)) {
         json_decref(v);
-        return rg_error_set(RG_ERR_FORMAT, "%s:%d:%d: expected a JSON object starting with '{'",
+        return rg_cli_error_set(RG_ERR_FORMAT, "%s:%d:%d: expected a JSON object starting with '{'",
                             rd->name, lineno, (int)blanks(line, len) + 1);
     }
     return add_record(rd, v, lineno);
@@ -270,7 +270,7 @@ rg_status rg_jsonl_parse(const char *name, const char *text, size_t len, rg_json
     rg_jsonl *j = calloc(1, sizeof *j);
     if (!j || !(j->docs_ = json_array())) {
         free(j);
-        return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
+        return rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
     }
     reader rd = {.name = name, .j = j};
     rg_status st = RG_OK;
@@ -296,7 +296,7 @@ rg_status rg_jsonl_read(const char *path, rg_jsonl **out)
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return rg_error_set(RG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return rg_cli_error_set(RG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -306,7 +306,7 @@ rg_status rg_jsonl_read(const char *path, rg_jsonl **out)
             if (!nt) {
                 free(text);
                 fclose(f);
-                return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
+                return rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
             }
             text = nt;
             cap = ncap;
@@ -318,7 +318,7 @@ rg_status rg_jsonl_read(const char *path, rg_jsonl **out)
     }
     int bad = ferror(f);
     fclose(f);
-    rg_status st = bad ? rg_error_set(RG_ERR_IO, "%s: read error", path)
+    rg_status st = bad ? rg_cli_error_set(RG_ERR_IO, "%s: read error", path)
                        : rg_jsonl_parse(path, text, len, out);
     free(text);
     return st;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
+#include "../cli/cli_error.h"
 #include "draw.h"
 
 typedef struct row {
@@ -81,7 +81,7 @@ rg_status rg_plot_metrics(const char *path, const rg_jsonl *j, const rg_plot_opt
     rg_obstacles obst[2] = {{0}};
     rg_status st = RG_OK;
     if (!rows || !buf) {
-        st = rg_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
+        st = rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
     /* A record without an epoch follows the one before it. */
@@ -115,7 +115,7 @@ rg_status rg_plot_metrics(const char *path, const rg_jsonl *j, const rg_plot_opt
         }
     }
     if (info->points == 0) {
-        st = rg_error_set(RG_ERR_FORMAT,
+        st = rg_cli_error_set(RG_ERR_FORMAT,
                           "%s: no plottable values (no record has a finite train_loss, "
                           "val_loss, train_accuracy or val_accuracy)", path);
         goto done;
@@ -135,7 +135,7 @@ rg_status rg_plot_metrics(const char *path, const rg_jsonl *j, const rg_plot_opt
             for (int s = 0; s < 2; s++) {
                 double v = s ? vl[i] : tl[i];
                 if (isfinite(v) && v <= 0) {
-                    st = rg_error_set(RG_ERR_INVALID,
+                    st = rg_cli_error_set(RG_ERR_INVALID,
                                       "--log-y: %s %s is %g at epoch %g; a log axis needs "
                                       "values > 0", path, s ? "val_loss" : "train_loss", v, ep[i]);
                     goto done;
@@ -172,7 +172,7 @@ rg_status rg_plot_metrics(const char *path, const rg_jsonl *j, const rg_plot_opt
             rg_plot_axis_fit(ya, 0, 1, 0, 0, 0, 5);
         rg_plot_rect a = rg_layout_area(&fig, box, ya, 26);
         if (!rg_area_ok(a)) {
-            st = rg_error_set(RG_ERR_INVALID, "image size %dx%d is too small for two panels",
+            st = rg_cli_error_set(RG_ERR_INVALID, "image size %dx%d is too small for two panels",
                               W, H);
             goto done;
         }

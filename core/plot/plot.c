@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "../error.h"
+#include "../cli/cli_error.h"
 #include "draw.h"
 #include "plot.h"
 
@@ -33,7 +33,7 @@ rg_status rg_plot_file(const char *in_path, const char *out_png, const rg_plot_o
         o = *opt;
     if ((o.width && (o.width < RG_PLOT_MIN_SIZE || o.width > RG_PLOT_MAX_SIZE)) ||
         (o.height && (o.height < RG_PLOT_MIN_SIZE || o.height > RG_PLOT_MAX_SIZE)))
-        return rg_error_set(RG_ERR_INVALID, "image size %dx%d: each side must be in [%d, %d]",
+        return rg_cli_error_set(RG_ERR_INVALID, "image size %dx%d: each side must be in [%d, %d]",
                             o.width, o.height, RG_PLOT_MIN_SIZE, RG_PLOT_MAX_SIZE);
     if (!o.title)
         o.title = base_name(in_path);
@@ -45,7 +45,7 @@ rg_status rg_plot_file(const char *in_path, const char *out_png, const rg_plot_o
     info->records = j->nrecords;
     if (j->nrecords == 0) {
         rg_jsonl_destroy(j);
-        return rg_error_set(RG_ERR_FORMAT, "%s: empty file (no JSON records to plot)", in_path);
+        return rg_cli_error_set(RG_ERR_FORMAT, "%s: empty file (no JSON records to plot)", in_path);
     }
     int sweep = 0;
     for (int i = 0; i < j->nrecords && !sweep; i++)

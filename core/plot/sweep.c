@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../error.h"
+#include "../cli/cli_error.h"
 #include "draw.h"
 
 #define MAX_KEYS 64
@@ -137,7 +137,7 @@ static rg_status collect_trials(sweep *sw, const rg_jsonl *j, rg_plot_info *info
     }
     sw->m = m;
     if (m == 0)
-        return rg_error_set(RG_ERR_FORMAT,
+        return rg_cli_error_set(RG_ERR_FORMAT,
                             "%s: no plottable values (no trial has status \"ok\" and a finite %s)",
                             sw->path, sw->metric);
     return RG_OK;
@@ -184,7 +184,7 @@ static rg_status choose_x(sweep *sw, const rg_plot_options *o, rg_plot_info *inf
                 append(list, sizeof list, k ? ", " : "");
                 append(list, sizeof list, sw->keys[k]);
             }
-            return rg_error_set(RG_ERR_INVALID,
+            return rg_cli_error_set(RG_ERR_INVALID,
                                 "--param %s: no trial in %s has it (parameters: %s)", o->param,
                                 sw->path, sw->nkeys ? list : "none");
         }
@@ -214,7 +214,7 @@ static rg_status place_trials(sweep *sw, rg_plot_info *info)
         } else {
             const rg_jv_field *f = param(t->r, sw->xkey);
             if (f && f->type == RG_JV_STRING)
-                return rg_error_set(RG_ERR_INVALID,
+                return rg_cli_error_set(RG_ERR_INVALID,
                                     "%s: parameter %s is not a number (\"%s\" in trial %d); "
                                     "choose another with --param", sw->path, sw->xkey,
                                     f->string, t->number);
@@ -228,7 +228,7 @@ static rg_status place_trials(sweep *sw, rg_plot_info *info)
     }
     sw->m = kept;
     if (kept == 0)
-        return rg_error_set(RG_ERR_FORMAT, "%s: no plottable values (no trial sets %s)",
+        return rg_cli_error_set(RG_ERR_FORMAT, "%s: no plottable values (no trial sets %s)",
                             sw->path, sw->xkey);
     /* Against the trial number, a numeric parameter would make a series per
      * trial; only named choices (an optimizer, a schedule) group trials. */
@@ -258,7 +258,7 @@ static rg_status fit_ranges(sweep *sw, const rg_plot_options *o, rg_plot_info *i
     }
     if (o->x_scale == RG_PLOT_SCALE_LOG) {
         if (sw->xlo <= 0)
-            return rg_error_set(RG_ERR_INVALID, "--log-x: %s has values <= 0 (smallest %g)",
+            return rg_cli_error_set(RG_ERR_INVALID, "--log-x: %s has values <= 0 (smallest %g)",
                                 info->param, sw->xlo);
         sw->logx = 1;
     } else {
@@ -267,7 +267,7 @@ static rg_status fit_ranges(sweep *sw, const rg_plot_options *o, rg_plot_info *i
         sw->logx = o->x_scale == RG_PLOT_SCALE_AUTO && sw->xlo > 0 && sw->xhi / sw->xlo > 20;
     }
     if (o->y_scale == RG_PLOT_SCALE_LOG && sw->ylo <= 0)
-        return rg_error_set(RG_ERR_INVALID, "--log-y: %s has values <= 0 (smallest %g)",
+        return rg_cli_error_set(RG_ERR_INVALID, "--log-y: %s has values <= 0 (smallest %g)",
                             sw->metric, sw->ylo);
     sw->logy = o->y_scale == RG_PLOT_SCALE_LOG;
     sw->best = t[best];
@@ -397,7 +397,7 @@ static rg_status draw_sweep(const sweep *sw, const rg_plot_options *o, const cha
     rg_plot_axis_fit(ya, sw->ylo, sw->yhi, sw->logy, 0, 0.08, 6);
     rg_plot_rect a = rg_layout_area(&fig, box, ya, 26);
     if (!rg_area_ok(a)) {
-        st = rg_error_set(RG_ERR_INVALID, "image size %dx%d is too small for the plot", W, H);
+        st = rg_cli_error_set(RG_ERR_INVALID, "image size %dx%d is too small for the plot", W, H);
         goto done;
     }
     info->area[0] = a;
@@ -430,7 +430,7 @@ rg_status rg_plot_sweep(const char *path, const rg_jsonl *j, const rg_plot_optio
     double *xs = malloc((size_t)n * 2 * sizeof *xs);
     rg_status st = RG_OK;
     if (!sw.t || !xs) {
-        st = rg_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
+        st = rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
     snprintf(info->metric, sizeof info->metric, "%s", sw.metric);

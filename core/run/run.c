@@ -9,6 +9,7 @@
 #include "../api/api.h"
 #include "../error.h"
 #include "../threads.h"
+#include "../train/trainer.h"
 #include "source.h"
 
 static rg_status make_plugins(rg_run *run)
@@ -267,4 +268,23 @@ const char *rg_run_describe_plugins(rg_run *run)
                 c->aug_group[i] ? " [one of group]" : "");
     fclose(f);
     return run->plugins_text;
+}
+
+rg_status rg_run_augment(rg_run *run, float *images, float *targets, int64_t n, int64_t step)
+{
+    if (!run)
+        return rg_api_null("rg_run_augment", "run");
+    rg_api_enter(run->ctx);
+    rg_threads_set_local(run->threads);
+    if (!images || !targets)
+        return rg_api_fail(run->ctx, rg_api_null("rg_run_augment", !images ? "images"
+                                                                           : "targets"));
+    if (n < 1 || n > run->cfg.batch)
+        return rg_api_fail(run->ctx, rg_error_set(RG_ERR_INVALID, "rg_run_augment: n=%lld "
+                                                  "outside [1, batch %lld]", (long long)n,
+                                                  (long long)run->cfg.batch));
+    if (step < 0)
+        return rg_api_fail(run->ctx, rg_error_set(RG_ERR_INVALID, "rg_run_augment: step %lld",
+                                                  (long long)step));
+    return rg_api_fail(run->ctx, rg_step_augment(run->trainer, n, step, images, targets));
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "error.h"
+#include "cli/cli_error.h"
 #include "plot/plot.h"
 
 #define REGULA REGULA_TEST_BIN "/regula"
@@ -70,18 +70,18 @@ static rg_jsonl *parse_ok(const char *text)
 {
     rg_jsonl *j = NULL;
     rg_status st = rg_jsonl_parse("t.jsonl", text, strlen(text), &j);
-    cr_assert_eq(st, RG_OK, "parse failed: %s", rg_error_message());
+    cr_assert_eq(st, RG_OK, "parse failed: %s", rg_cli_error_message());
     return j;
 }
 
 static void expect_parse_error(const char *text, const char *message)
 {
     rg_jsonl *j = NULL;
-    rg_error_clear();
+    rg_cli_error_clear();
     rg_status st = rg_jsonl_parse("t.jsonl", text, strlen(text), &j);
     cr_assert_eq(st, RG_ERR_FORMAT, "'%s' parsed", text);
     cr_assert_null(j);
-    cr_assert_str_eq(rg_error_message(), message, "for input '%s'", text);
+    cr_assert_str_eq(rg_cli_error_message(), message, "for input '%s'", text);
 }
 
 Test(jsonl, reads_numbers_strings_null_and_one_nested_object)
@@ -181,10 +181,10 @@ Test(jsonl, read_names_the_file_line_and_column_in_errors)
     cr_assert_null(j);
     char want[512];
     snprintf(want, sizeof want, "%s:3:29: ':' expected near '0.5'", path);
-    cr_assert_str_eq(rg_error_message(), want);
+    cr_assert_str_eq(rg_cli_error_message(), want);
 
     cr_assert_eq(rg_jsonl_read("/nonexistent/m.jsonl", &j), RG_ERR_IO);
-    cr_assert_str_eq(rg_error_message(),
+    cr_assert_str_eq(rg_cli_error_message(),
                      "/nonexistent/m.jsonl: cannot open: No such file or directory");
 }
 
@@ -328,7 +328,7 @@ static const char *metrics_file(const char *name, int best, int with_val)
 
 static rg_status plot(const char *in, const char *out, const rg_plot_options *o, rg_plot_info *info)
 {
-    rg_error_clear();
+    rg_cli_error_clear();
     return rg_plot_file(in, out, o, info);
 }
 
@@ -337,7 +337,7 @@ Test(plot, metrics_png_has_the_requested_size_and_both_series_in_both_panels)
     const char *in = metrics_file("m.jsonl", 7, 1), *out = tmp_path("m.png");
     rg_plot_options o = {.width = 900, .height = 420};
     rg_plot_info info;
-    cr_assert_eq(plot(in, out, &o, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, &o, &info), RG_OK, "%s", rg_cli_error_message());
     image img = read_png(out);
     cr_assert_eq(img.w, 900);
     cr_assert_eq(img.h, 420);
@@ -354,7 +354,7 @@ Test(plot, metrics_png_has_the_requested_size_and_both_series_in_both_panels)
     free(img.rgb);
 
     /* Default size. */
-    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     img = read_png(out);
     cr_assert_eq(img.w, RG_PLOT_METRICS_WIDTH);
     cr_assert_eq(img.h, RG_PLOT_METRICS_HEIGHT);
@@ -365,7 +365,7 @@ Test(plot, no_validation_values_means_no_validation_pixels_and_no_marker)
 {
     const char *in = metrics_file("m.jsonl", 7, 0), *out = tmp_path("m.png");
     rg_plot_info info;
-    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     image img = read_png(out);
     for (int k = 0; k < 2; k++) {
         cr_assert_gt(count_color(&img, info.area[k], RG_PLOT_COLOR_TRAIN), 400);
@@ -384,7 +384,7 @@ static void expect_marker_at(int best)
     snprintf(name, sizeof name, "best%d.jsonl", best);
     const char *in = metrics_file(name, best, 1), *out = tmp_path("best.png");
     rg_plot_info info;
-    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_eq(info.best_x, best);
     image img = read_png(out);
     for (int k = 0; k < 2; k++) {
@@ -421,7 +421,7 @@ Test(plot, one_epoch_nan_null_and_huge_ranges_still_plot)
     const char *out = tmp_path("x.png");
     const char *one = write_file("one.jsonl", "{\"epoch\": 1, \"train_loss\": 0.5, "
                                  "\"train_accuracy\": 0.8, \"val_loss\": 0.4, \"val_accuracy\": 0.85}\n");
-    cr_assert_eq(plot(one, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(one, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_eq(info.points, 1);
     cr_assert_eq(info.best_x, 1);
     image img = read_png(out);
@@ -433,7 +433,7 @@ Test(plot, one_epoch_nan_null_and_huge_ranges_still_plot)
         "{\"epoch\": 2, \"train_loss\": null, \"val_loss\": 1.5}\n"
         "{\"epoch\": 3, \"train_loss\": 1.0, \"val_loss\": 1.2, \"val_accuracy\": null}\n"
         "{\"epoch\": 4, \"train_loss\": 0.8, \"val_loss\": 1.3}\n");
-    cr_assert_eq(plot(gaps, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(gaps, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_eq(info.best_x, 3);
     cr_assert_eq(info.y[0].log, 0);
 
@@ -441,10 +441,10 @@ Test(plot, one_epoch_nan_null_and_huge_ranges_still_plot)
         "{\"epoch\": 1, \"train_loss\": 25000.0, \"val_loss\": 3e4}\n"
         "{\"epoch\": 2, \"train_loss\": 3.0, \"val_loss\": 4.0}\n"
         "{\"epoch\": 3, \"train_loss\": 0.05, \"val_loss\": 0.2}\n");
-    cr_assert_eq(plot(huge, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(huge, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_eq(info.y[0].log, 1, "losses over 5 decades go on a log axis");
     rg_plot_options lin = {.y_scale = RG_PLOT_SCALE_LINEAR};
-    cr_assert_eq(plot(huge, out, &lin, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(huge, out, &lin, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_eq(info.y[0].log, 0);
 }
 
@@ -456,7 +456,7 @@ Test(plot, empty_and_unplottable_files_are_errors)
     cr_assert_eq(plot(empty, out, NULL, &info), RG_ERR_FORMAT);
     char want[512];
     snprintf(want, sizeof want, "%s: empty file (no JSON records to plot)", empty);
-    cr_assert_str_eq(rg_error_message(), want);
+    cr_assert_str_eq(rg_cli_error_message(), want);
 
     const char *nothing = write_file("nothing.jsonl", "{\"epoch\": 1, \"lr\": 0.1}\n"
                                      "{\"epoch\": 2, \"train_loss\": null}\n");
@@ -464,7 +464,7 @@ Test(plot, empty_and_unplottable_files_are_errors)
     snprintf(want, sizeof want,
              "%s: no plottable values (no record has a finite train_loss, val_loss, "
              "train_accuracy or val_accuracy)", nothing);
-    cr_assert_str_eq(rg_error_message(), want);
+    cr_assert_str_eq(rg_cli_error_message(), want);
 
     const char *failed = write_file("failed.jsonl",
         "{\"trial\": 1, \"params\": {\"lr\": 0.1}, \"val_accuracy\": null, \"status\": \"ok\"}\n"
@@ -473,7 +473,7 @@ Test(plot, empty_and_unplottable_files_are_errors)
     snprintf(want, sizeof want,
              "%s: no plottable values (no trial has status \"ok\" and a finite val_accuracy)",
              failed);
-    cr_assert_str_eq(rg_error_message(), want);
+    cr_assert_str_eq(rg_cli_error_message(), want);
 }
 
 static const char *sweep_file(const char *name, const double *lr, int n)
@@ -498,7 +498,7 @@ Test(plot, sweep_png_has_points_line_and_the_best_trial_ringed)
     const double lr[] = {1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1};
     const char *in = sweep_file("s.jsonl", lr, 7), *out = tmp_path("s.png");
     rg_plot_info info;
-    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     image img = read_png(out);
     cr_assert_eq(img.w, RG_PLOT_SWEEP_WIDTH);
     cr_assert_eq(img.h, RG_PLOT_SWEEP_HEIGHT);
@@ -541,7 +541,7 @@ Test(plot, sweep_x_axis_goes_log_beyond_a_factor_of_twenty)
     cr_assert_eq(plot(sweep_file("w2.jsonl", wide, 4), out, &lin, &info), RG_OK);
     cr_assert_eq(info.x[0].log, 0);
     cr_assert_eq(plot(sweep_file("z2.jsonl", zero, 4), out, &force, &info), RG_ERR_INVALID);
-    cr_assert_str_eq(rg_error_message(), "--log-x: lr has values <= 0 (smallest 0)");
+    cr_assert_str_eq(rg_cli_error_message(), "--log-x: lr has values <= 0 (smallest 0)");
 }
 
 Test(plot, second_varying_parameter_makes_one_series_per_value)
@@ -554,7 +554,7 @@ Test(plot, second_varying_parameter_makes_one_series_per_value)
         "{\"trial\": 5, \"params\": {\"l2.lambda\": 0.0001, \"lr\": 0.1}, \"val_accuracy\": 0.86, \"status\": \"failed\"}\n");
     const char *out = tmp_path("g.png");
     rg_plot_info info;
-    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, NULL, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_str_eq(info.param, "l2.lambda", "the first parameter that varies");
     cr_assert_eq(info.series, 2, "one per lr");
     cr_assert_eq(info.skipped, 1);
@@ -565,12 +565,12 @@ Test(plot, second_varying_parameter_makes_one_series_per_value)
     free(img.rgb);
 
     rg_plot_options o = {.param = "lr"};
-    cr_assert_eq(plot(in, out, &o, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, &o, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_str_eq(info.param, "lr");
     cr_assert_eq(info.series, 2, "one per l2.lambda (0.0001 only in a failed trial)");
 
     o.param = "trial";
-    cr_assert_eq(plot(in, out, &o, &info), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(plot(in, out, &o, &info), RG_OK, "%s", rg_cli_error_message());
     cr_assert_str_eq(info.param, "trial");
     cr_assert_eq(info.series, 1, "numeric parameters do not split a plot against trials");
     cr_assert_eq(info.x[0].log, 0);
@@ -579,7 +579,7 @@ Test(plot, second_varying_parameter_makes_one_series_per_value)
     cr_assert_eq(plot(in, out, &o, &info), RG_ERR_INVALID);
     char want[512];
     snprintf(want, sizeof want, "--param momentum: no trial in %s has it (parameters: l2.lambda, lr)", in);
-    cr_assert_str_eq(rg_error_message(), want);
+    cr_assert_str_eq(rg_cli_error_message(), want);
 }
 
 /* ---- the command --------------------------------------------------------------- */

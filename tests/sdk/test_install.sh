@@ -30,6 +30,14 @@ expected=$(tr '\n' ' ' < "$P/include/regula/regula.h" | grep -oE 'RG_API [^;{]*\
            sed -E 's/\($//; s/.*[ *]//' | sort | tr '\n' ' ')
 [ "$(echo "$expected" | wc -w)" -ge 40 ] || fail "could not read the API from regula.h: '$expected'"
 [ "$exports" = "$expected" ] || fail "libregula exports '$exports', regula.h declares '$expected'"
+step "the regula command uses only what libregula exports"
+used=$(ldd "$P/bin/regula" | awk '$1 == "libregula.so.0" {print $3}')
+[ -n "$used" ] && [ "$(readlink -f "$used")" = "$(readlink -f "$LIB/libregula.so.0")" ] ||
+    fail "installed regula does not load the installed libregula: $(ldd "$P/bin/regula")"
+for sym in $(nm -D --undefined-only "$P/bin/regula" | awk '$2 ~ /^rg_/ {print $2}'); do
+    case " $exports " in *" $sym "*) ;; *) fail "regula uses $sym, which libregula does not export";; esac
+done
+nm "$P/bin/regula" | grep -qE ' [Tt] rg_run_fit$' && fail "regula carries its own copy of the library"
 step "libregula links no cairo, fontconfig or X11"
 if ldd "$LIB/libregula.so.0" | grep -E 'cairo|fontconfig|libX11'; then
     fail "libregula.so depends on the plotting stack"
