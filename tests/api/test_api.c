@@ -595,3 +595,73 @@ Test(api, export_npz_writes_a_zip_of_npy_arrays)
     rg_dataset_destroy(train);
     rg_recipe_destroy(r);
 }
+
+typedef struct seen {
+    int l2, failed;
+    uint32_t l2_params;
+} seen;
+
+static int visit_plugin(void *user, const rg_plugin_info *p)
+{
+    seen *s = user;
+    if (p->status != RG_OK)
+        s->failed++;
+    else if (!strcmp(p->name, "l2") && !p->shadowed) {
+        s->l2++;
+        s->l2_params = p->num_params;
+        cr_assert_str_eq(p->kind_name, "regularizer");
+        cr_assert_str_eq(p->params[0].name, "lambda");
+        char buf[64];
+        rg_param_value_text(&p->params[0], NULL, buf, sizeof buf);
+        cr_assert_str_eq(buf, "0.0005", "l2's default lambda as a user types it");
+    }
+    return 0;
+}
+
+Test(api, plugins_are_listed_and_validated_by_spec)
+{
+    seen s = {0};
+    cr_assert_eq(rg_plugins_list(ctx, visit_plugin, &s), RG_OK);
+    cr_assert_eq(s.l2, 1, "l2 listed once (found next to libregula)");
+    cr_assert_eq(s.l2_params, 2);
+    cr_assert_eq(s.failed, 0);
+    cr_assert_eq(rg_plugin_validate(ctx, "reg", "l2:lambda=1e-3"), RG_OK);
+    cr_assert_eq(rg_plugin_validate(ctx, "reg", "l2:lambda=5"), RG_ERR_INVALID);
+    cr_assert(strstr(rg_context_error(ctx), "l2: parameter lambda=5 is out of range [0, 1]"),
+              "%s", rg_context_error(ctx));
+    cr_assert_eq(rg_plugin_validate(ctx, "aug", "l2"), RG_ERR_INVALID);
+    cr_assert(strstr(rg_context_error(ctx), "is a regularizer, not a augmenter"), "%s",
+              rg_context_error(ctx));
+}
+
+Test(api, dataset_read_returns_what_went_in_and_augment_draws_as_training_does)
+{
+    float x[12 * API_PX], back[2 * API_PX];
+    int32_t y[12], lab[2];
+    api_make_images(12, 7, x, y);
+    rg_dataset *ds = NULL;
+    cr_assert_eq(rg_dataset_from_memory(ctx, 12, 1, 6, 6, RG_PIXELS_F32, x, y, 3, 0, &ds), RG_OK);
+    cr_assert_eq(rg_dataset_read(ds, 10, 2, back, lab), RG_OK);
+    cr_assert_eq(memcmp(back, x + 10 * API_PX, sizeof back), 0);
+    cr_assert(lab[0] == y[10] && lab[1] == y[11]);
+    cr_assert_eq(rg_dataset_read(ds, 11, 2, back, lab), RG_ERR_INVALID);
+    rg_recipe *r = small_recipe("1");
+    cr_assert_eq(rg_recipe_set(r, "aug", "pixel_noise:stddev=0.1"), RG_OK);
+    rg_run *run = NULL;
+    cr_assert_eq(rg_run_create_with_data(ctx, r, ds, NULL, &run), RG_OK, "%s",
+                 rg_context_error(ctx));
+    float a[4 * API_PX], b[4 * API_PX], t[4 * 3] = {0};
+    memcpy(a, x, sizeof a);
+    memcpy(b, x, sizeof b);
+    cr_assert_eq(rg_run_augment(run, a, t, 4, 0), RG_OK, "%s", rg_context_error(ctx));
+    cr_assert_eq(rg_run_augment(run, b, t, 4, 0), RG_OK);
+    cr_assert_eq(memcmp(a, b, sizeof a), 0, "the same step draws the same noise");
+    cr_assert_neq(memcmp(a, x, sizeof a), 0, "noise was added");
+    memcpy(b, x, sizeof b);
+    cr_assert_eq(rg_run_augment(run, b, t, 4, 1), RG_OK);
+    cr_assert_neq(memcmp(a, b, sizeof a), 0, "another step draws other noise");
+    cr_assert_eq(rg_run_augment(run, b, t, 33, 0), RG_ERR_INVALID, "more than a batch");
+    rg_run_destroy(run);
+    rg_recipe_destroy(r);
+    rg_dataset_destroy(ds);
+}

@@ -99,6 +99,89 @@ RG_API void rg_free(void *p);
  * registered on this context). */
 RG_API rg_status rg_plugin_register(rg_context *ctx, rg_plugin_entry_fn entry);
 
+/* ---- plugin listing and conformance (0.2) ------------------------------------------ */
+
+typedef struct rg_plugin_info {
+    uint32_t struct_size;
+    const char *name;        /* the file's name without .so (the descriptor's for in-process) */
+    const char *path;
+    int shadowed;            /* a same-named plugin earlier in the search path wins; nothing
+                                below is set */
+    rg_status status;        /* RG_OK, or why the plugin failed to load (then `error`) */
+    const char *error;
+    uint32_t kind;           /* RG_PLUGIN_REGULARIZER or RG_PLUGIN_AUGMENTER */
+    const char *kind_name;   /* "regularizer", "augmenter" */
+    const char *version, *doc;
+    uint32_t abi_major, abi_minor; /* what the plugin negotiated */
+    uint32_t caps;
+    uint32_t num_params;
+    const rg_param_desc *params; /* the schema as the host validated it */
+} rg_plugin_info;
+
+/* Called once per plugin; every pointer is borrowed for the call only. Return nonzero to
+ * stop the listing. */
+typedef int (*rg_plugin_visit_fn)(void *user, const rg_plugin_info *info);
+
+/* Every *.so of the search path (the context's plugin_path, $REGULA_PLUGIN_PATH, the
+ * directory next to libregula, the installed one), sorted by name within each directory,
+ * loaded to read its schema; a file that fails to load is visited with its reason. Errors:
+ * RG_ERR_INVALID (NULL arguments). */
+RG_API rg_status rg_plugins_list(rg_context *ctx, rg_plugin_visit_fn visit, void *user);
+/* Loads the plugin a spec names (role "reg" or "aug") and validates the spec's parameters
+ * against its schema, creating and destroying one instance: what a run would refuse, said
+ * before any data is read. Errors as for rg_run_create's plugins. */
+RG_API rg_status rg_plugin_validate(rg_context *ctx, const char *role, const char *spec);
+/* "float", "int", "bool", "enum", "string". */
+RG_API const char *rg_param_type_string(uint32_t type);
+/* A parameter's value as a user would type it (v NULL: its default). */
+RG_API void rg_param_value_text(const rg_param_desc *d, const rg_param_value *v, char *buf,
+                                size_t cap);
+
+typedef enum rg_verdict {
+    RG_VERDICT_PASS = 0,
+    RG_VERDICT_FAIL = 1,
+    RG_VERDICT_NA = 2        /* the check does not apply to this plugin; not a pass */
+} rg_verdict;
+
+typedef struct rg_check_report {
+    uint32_t struct_size;
+    rg_verdict verdict;
+    const char *check;       /* e.g. "penalty gradient" */
+    const char *detail;      /* what was found and how to fix it; borrowed for the call */
+} rg_check_report;
+
+typedef void (*rg_check_report_cb)(void *user, const rg_check_report *report);
+
+typedef struct rg_check_params {
+    uint32_t struct_size;
+    double timeout_s;        /* per check; <= 0: 20 s */
+    uint32_t host_minor;     /* the ABI minor the current host offers; 0: this library's */
+    rg_check_report_cb report; /* one call per check, in order; may be NULL */
+    void *user;
+} rg_check_params;
+RG_API void rg_check_params_init(rg_check_params *params, size_t size);
+static inline rg_check_params rg_check_default_params(void)
+{
+    rg_check_params p;
+    rg_check_params_init(&p, sizeof p);
+    return p;
+}
+
+typedef struct rg_check_counts {
+    uint32_t struct_size;
+    int passed, failed, na;
+} rg_check_counts;
+
+/* `regula plugin check`: every conformance check that applies to the plugin at path, each
+ * in a forked child with a timeout (crash, exit and hang are verdicts, not failures of the
+ * call). Call it before the process has started OpenMP threads (libgomp's pool does not
+ * survive a fork). Returns RG_OK when the checks ran, whatever their verdicts (read
+ * counts); RG_ERR_IO when path is unreadable; RG_ERR_NOMEM/RG_ERR_IO when fork or a pipe
+ * failed. */
+RG_API rg_status rg_plugin_check(rg_context *ctx, const char *path,
+                                 const rg_check_params *params, rg_check_counts *counts);
+RG_API const char *rg_verdict_string(rg_verdict v);
+
 /* ---- datasets (0.2) ----------------------------------------------------------------- */
 
 typedef struct rg_dataset rg_dataset;
@@ -150,6 +233,16 @@ RG_API void rg_dataset_destroy(rg_dataset *ds);
  * (size mismatch, NULL out). */
 RG_API rg_status rg_image_read_png(rg_context *ctx, const char *path, int64_t c, int64_t h,
                                    int64_t w, int center_crop, float *out);
+/* Writes c planes of h x w bytes (gray, or RGB for c = 3) as a PNG file. */
+RG_API rg_status rg_image_write_png(rg_context *ctx, const char *path, const uint8_t *planes,
+                                    int64_t c, int64_t h, int64_t w);
+/* Images first .. first+count-1 as floats (the scale the network reads) and their labels;
+ * either output may be NULL. Errors: RG_ERR_INVALID (range). */
+RG_API rg_status rg_dataset_read(const rg_dataset *ds, int64_t first, int64_t count,
+                                 float *images, int32_t *labels);
+/* The first `limit` images (0: all) as DIR/<NN_class>/<index>.png, the layout png:DIR
+ * sources read; DIR is created and must be empty. Errors: RG_ERR_IO. */
+RG_API rg_status rg_dataset_write_png(const rg_dataset *ds, const char *dir, int64_t limit);
 /* Any output may be NULL. */
 RG_API rg_status rg_dataset_shape(const rg_dataset *ds, int64_t *n, int64_t *c, int64_t *h,
                                   int64_t *w, int32_t *num_classes);
@@ -356,6 +449,13 @@ RG_API rg_status rg_run_evaluate(rg_run *run, const rg_dataset *ds, rg_metrics *
 RG_API const rg_recipe *rg_run_recipe(const rg_run *run);
 /* The run's model (borrowed from the run), for prediction and export. */
 RG_API rg_model *rg_run_model(rg_run *run);
+/* The run's augmenters (its aug list, one-of groups included) applied in place to n <=
+ * batch images (c*h*w floats each) and their target rows (n x classes), with exactly the
+ * randomness training uses at global step `step` of the current epoch: what a preview
+ * shows is what training sees. Errors: RG_ERR_INVALID (n), RG_ERR_PLUGIN (the plugin and
+ * hook named). */
+RG_API rg_status rg_run_augment(rg_run *run, float *images, float *targets, int64_t n,
+                                int64_t step);
 /* Writes everything a resume needs (atomically: path.tmp, fsync, rename). */
 RG_API rg_status rg_run_save(rg_run *run, const char *path);
 /* Text describing the run's plugins: one line each, "reg NAME VERSION (SPEC) on TARGETS"
