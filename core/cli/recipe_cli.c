@@ -7,7 +7,7 @@
 
 
 enum { OPT_HELP = 'h', OPT_BASE = 1000, OPT_NEG = 2000, OPT_QUIET = 3000, OPT_RESUME,
-       OPT_CONFIG, OPT_PRINT_CONFIG };
+       OPT_CONFIG, OPT_PRINT_CONFIG, OPT_HOOK_TIMEOUT };
 
 void rg_cli_flag_name(const char *field, char *buf, size_t cap)
 {
@@ -40,7 +40,7 @@ const char *rg_cli_flagify(const char *text, char *buf, size_t cap)
 
 /* Long option names must outlive getopt_long: one static table, built once. */
 static char names[2][64][40];
-static struct option opts[2 * 64 + 8];
+static struct option opts[2 * 64 + 9];
 
 static void build_options(void)
 {
@@ -62,6 +62,7 @@ static void build_options(void)
     opts[k++] = (struct option){"resume", required_argument, NULL, OPT_RESUME};
     opts[k++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
     opts[k++] = (struct option){"print-config", no_argument, NULL, OPT_PRINT_CONFIG};
+    opts[k++] = (struct option){"hook-timeout", required_argument, NULL, OPT_HOOK_TIMEOUT};
     opts[k] = (struct option){NULL, 0, NULL, 0};
 }
 
@@ -88,6 +89,7 @@ rg_status rg_cli_recipe_parse(int argc, char **argv, const char *command, rg_rec
                               rg_cli_train_extra *x, char *err, size_t cap)
 {
     memset(x, 0, sizeof *x);
+    x->hook_timeout = RG_CLI_HOOK_TIMEOUT;
     build_options();
     /* pass 1: --config, so that flags override the file whatever their order */
     for (int pass = 0; pass < 2; pass++) {
@@ -122,6 +124,14 @@ rg_status rg_cli_recipe_parse(int argc, char **argv, const char *command, rg_rec
                 x->config = optarg;
             else if (c == OPT_PRINT_CONFIG)
                 x->print_config = 1;
+            else if (c == OPT_HOOK_TIMEOUT) {
+                char *end = NULL;
+                double v = strtod(optarg, &end);
+                if (end == optarg || *end || !(v >= 0) || v > 1e6)
+                    return say(err, cap, "--hook-timeout %s: expected seconds in [0, 1e6] (0: "
+                               "no limit)", optarg);
+                x->hook_timeout = v;
+            }
             else if (c >= OPT_NEG) {
                 rg_field_info f = {.struct_size = sizeof f};
                 rg_recipe_field(c - OPT_NEG, &f);

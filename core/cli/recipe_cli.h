@@ -9,9 +9,12 @@
 
 #include "regula/regula.h"
 
+#define RG_CLI_HOOK_TIMEOUT 600.0
+
 /* Options of the command itself, parsed next to the recipe flags. */
 typedef struct rg_cli_train_extra {
     int help, quiet, print_config;
+    double hook_timeout;     /* seconds a plugin hook may run before it is called hung */
     const char *resume, *config;
 } rg_cli_train_extra;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "faults.h"
 #include "progress.h"
 #include "recipe_cli.h"
 #include "regula/regula.h"
@@ -27,6 +28,10 @@ static const char usage_tail[] =
     "                      those, only epochs, threads, save, metrics, summary and stop_after\n"
     "                      may differ from the stored recipe\n"
     "  --quiet             no per-batch progress\n"
+    "  --hook-timeout S    a plugin hook that has not returned after S seconds (default 600;\n"
+    "                      0: no limit) ends the run, naming it, as a crash, abort() or\n"
+    "                      exit() inside a plugin does (exit status 3; the last epoch's\n"
+    "                      checkpoint stays)\n"
     "  -h, --help          this text\n"
     "\n"
     "Example: regula train --data fashion-mnist --model mlp:512,256 --epochs 10 \\\n"
@@ -34,6 +39,7 @@ static const char usage_tail[] =
 
 typedef struct cli_run {
     rg_progress_printer printer;
+    const char *save;
     rg_epoch_info *history;
     int64_t count, cap;
 } cli_run;
@@ -48,6 +54,7 @@ static int on_epoch(void *user, const rg_epoch_info *e)
 {
     cli_run *cr = user;
     rg_progress_epoch(&cr->printer, e);
+    rg_cli_faults_checkpoint(cr->save, e->epoch);
     if (cr->count < cr->cap)
         cr->history[cr->count++] = *e;
     rg_cli_diagnose(cr->history, cr->count);
@@ -205,6 +212,10 @@ int rg_cmd_train(int argc, char **argv)
             cr.count++;
     }
     rg_progress_init(&cr.printer, x.quiet);
+    cr.save = rg_recipe_get(eff, "save");
+    if (before > 0 && *cr.save)
+        rg_cli_faults_checkpoint(cr.save, before);
+    rg_cli_faults_install(x.hook_timeout);
     print_header(run, eff, rg_context_threads(ctx));
     if (x.resume)
         printf("resumed %s after epoch %lld\n", x.resume, (long long)before);
@@ -220,6 +231,7 @@ int rg_cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     st = rg_run_fit(run, &cb);
+    rg_cli_faults_done();
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     g_run = NULL;

@@ -10,6 +10,7 @@
 
 #include "../error.h"
 #include "../threads.h"
+#include "activity.h"
 #include "trainer.h"
 
 #define SLOTS 2
@@ -34,6 +35,7 @@ static void *worker(void *arg)
     rg_trainer *t = p->t;
     rg_threads_set_serial(1);
     rg_threads_set_local(p->threads);
+    rg_activity_use_slot(RG_ACTIVITY_PIPELINE);
     int64_t b = t->cfg.batch, n = t->n_train;
     for (int64_t i = 0; i < p->batches; i++) {
         pthread_mutex_lock(&p->mu);

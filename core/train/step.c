@@ -5,6 +5,7 @@
 #include "../error.h"
 #include "../kernels/kernels.h"
 #include "../rng.h"
+#include "activity.h"
 #include "trainer.h"
 
 void rg_step_fill_into(const rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n,
@@ -119,7 +120,9 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
             rg_activation_ctx ctx;
             site_ctx(t, s, mode, &rng, &ctx);
             rg_error_clear();
+            rg_activity_begin(s->pi, "activation_forward", t->epoch + 1, t->step);
             rg_status st = s->pi->plugin->reg.activation_forward(s->pi->inst, &ctx, &act);
+            rg_activity_end();
             if (st != RG_OK)
                 return plugin_failed(s->pi, "activation_forward", st);
             if (mode == RG_MODE_TRAIN)
@@ -147,7 +150,9 @@ static rg_status backward(rg_trainer *t, int64_t n)
             site_ctx(t, s, RG_MODE_TRAIN, &rng, &ctx);
             ctx.output = &out;
             rg_error_clear();
+            rg_activity_begin(s->pi, "activation_backward", t->epoch + 1, t->step);
             rg_status st = s->pi->plugin->reg.activation_backward(s->pi->inst, &ctx, &grad);
+            rg_activity_end();
             if (st != RG_OK)
                 return plugin_failed(s->pi, "activation_backward", st);
         }
@@ -168,7 +173,9 @@ static rg_status add_penalties(rg_trainer *t, double *total)
         param_view(&grad, tg->param, tg->param->grad);
         double p = 0.0;
         rg_error_clear();
+        rg_activity_begin(tg->pi, "penalty", t->epoch + 1, t->step);
         rg_status st = tg->pi->plugin->reg.penalty(tg->pi->inst, &value, &p, &grad);
+        rg_activity_end();
         if (st != RG_OK)
             return plugin_failed(tg->pi, "penalty", st);
         if (!isfinite(p) || !all_finite(tg->param->grad, tg->param->numel))
@@ -196,10 +203,20 @@ static rg_status apply_constraints(rg_trainer *t, double lr)
         param_view(&value, tg->param, tg->param->value);
         rg_error_clear();
         rg_status st = RG_OK;
-        if (h->project_step && (st = h->project_step(tg->pi->inst, &info, &value)) != RG_OK)
-            return plugin_failed(tg->pi, "project_step", st);
-        if (h->project && (st = h->project(tg->pi->inst, &value)) != RG_OK)
-            return plugin_failed(tg->pi, "project", st);
+        if (h->project_step) {
+            rg_activity_begin(tg->pi, "project_step", t->epoch + 1, t->step);
+            st = h->project_step(tg->pi->inst, &info, &value);
+            rg_activity_end();
+            if (st != RG_OK)
+                return plugin_failed(tg->pi, "project_step", st);
+        }
+        if (h->project) {
+            rg_activity_begin(tg->pi, "project", t->epoch + 1, t->step);
+            st = h->project(tg->pi->inst, &value);
+            rg_activity_end();
+            if (st != RG_OK)
+                return plugin_failed(tg->pi, "project", st);
+        }
         if (!all_finite(tg->param->value, tg->param->numel))
             return rg_error_set(RG_ERR_NUMERIC, "plugin %s: constraint on %s produced a "
                                 "non-finite weight", tg->pi->plugin->desc.name, tg->param->name);
@@ -225,7 +242,9 @@ static rg_status adjust_targets(rg_trainer *t, int64_t n)
         v.numel = n * t->model->num_classes;
         v.data = t->t;
         rg_error_clear();
+        rg_activity_begin(pi, "targets", t->epoch + 1, t->step);
         rg_status st = pi->plugin->reg.targets(pi->inst, &v);
+        rg_activity_end();
         if (st != RG_OK)
             return plugin_failed(pi, "targets", st);
     }
@@ -242,7 +261,9 @@ static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, 
     rg_rng_stream_init(&rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)step,
                        RG_SITE_AUGMENT + (uint64_t)k);
     rg_error_clear();
+    rg_activity_begin(pi, "apply", t->epoch + 1, step);
     rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
+    rg_activity_end();
     return st == RG_OK ? RG_OK : plugin_failed(pi, "apply", st);
 }
 

@@ -461,6 +461,17 @@ RG_API rg_status rg_run_save(rg_run *run, const char *path);
  * or "aug NAME VERSION (SPEC)"; borrowed from the run. */
 RG_API const char *rg_run_describe_plugins(rg_run *run);
 
+/* ---- fault attribution (0.2) ------------------------------------------------------ */
+
+/* Async-signal-safe: writes one line per plugin hook running right now in this process
+ * ("<prefix>plugin NAME (PATH), hook penalty(), epoch E, step S") to fd and returns how many
+ * there are (fd < 0: only counts). For a host's SIGSEGV/SIGABRT handler or atexit handler,
+ * to name the plugin that crashed or called exit(). The library installs no handler. */
+RG_API int rg_hooks_describe(int fd, const char *prefix);
+/* Seconds the longest-running plugin hook has run so far (0 when none runs): what a host's
+ * watchdog thread polls to end a hung plugin. */
+RG_API double rg_hooks_longest(void);
+
 #ifdef __cplusplus
 }
 #endif

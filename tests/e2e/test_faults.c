@@ -1,0 +1,97 @@
+/* A plugin that crashes, aborts, calls exit() or hangs inside a hook: `regula train` ends
+ * with exit status 3 and a message naming the plugin, the hook, the epoch and step, and
+ * the last good checkpoint, which stays loadable. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define REGULA REGULA_TEST_BIN "/regula"
+#define FAULT REGULA_TEST_FIXTURES "/fixture_fault.so"
+
+static char dir[64];
+static char out[1 << 16];
+
+static void setup(void)
+{
+    strcpy(dir, "/tmp/regula-faults-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(faults, .init = setup, .fini = teardown, .timeout = 120);
+
+/* 600 images, batch 128: 5 steps an epoch; mlp:16 has two weight tensors, so penalty()
+ * runs twice a step and its 12th call is in epoch 2, at global step 5. */
+static int train_with(const char *how, const char *extra)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             REGULA " train --model mlp:16 --train-limit 600 --val 0 --epochs 3 --threads 2 "
+             "--quiet --save %s/r.ckpt --reg " FAULT ":how=%s,at=12 %s >%s/out.txt 2>&1",
+             dir, how, extra, dir);
+    int st = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/out.txt", dir);
+    FILE *f = fopen(cmd, "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void expect_blamed(const char *first_words)
+{
+    char want[256];
+    snprintf(want, sizeof want, "regula: %s plugin fault (", first_words);
+    cr_assert(strstr(out, want) != NULL, "no '%s' in:\n%s", want, out);
+    cr_assert(strstr(out, "fixture_fault.so), hook penalty(), epoch 2, step 5\n"), "%s", out);
+    snprintf(want, sizeof want, "regula: the last good checkpoint is %s/r.ckpt (epoch 1)", dir);
+    cr_assert(strstr(out, want) != NULL, "no '%s' in:\n%s", want, out);
+    cr_assert(strstr(out, "regula plugin check"), "%s", out);
+    cr_assert_null(strstr(out, "test accuracy"), "a failed run printed results:\n%s", out);
+    /* the checkpoint of epoch 1 is whole */
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, REGULA " eval %s/r.ckpt >/dev/null 2>&1", dir);
+    cr_assert_eq(system(cmd), 0, "the last good checkpoint does not load");
+}
+
+Test(faults, a_segfault_in_a_hook_names_the_plugin_and_keeps_the_checkpoint)
+{
+    cr_assert_eq(train_with("segv", ""), 3, "%s", out);
+    expect_blamed("SIGSEGV in");
+}
+
+Test(faults, abort_in_a_hook_is_reported_as_the_plugins)
+{
+    cr_assert_eq(train_with("abort", ""), 3, "%s", out);
+    expect_blamed("SIGABRT in");
+}
+
+Test(faults, exit_0_in_a_hook_is_a_failure_not_a_success)
+{
+    cr_assert_eq(train_with("exit", ""), 3, "%s", out);
+    expect_blamed("exit() called by");
+}
+
+Test(faults, a_hung_hook_is_ended_by_the_watchdog)
+{
+    cr_assert_eq(train_with("hang", "--hook-timeout 1"), 3, "%s", out);
+    expect_blamed("no return after 1 s (--hook-timeout) from");
+}
+
+Test(faults, a_plugin_that_does_no_harm_changes_nothing)
+{
+    /* at=1000000 is never reached: the run completes and exits 0 */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, REGULA " train --model mlp:16 --train-limit 600 --val 0 --epochs 1 "
+             "--threads 2 --quiet --reg " FAULT ":at=1000000 >/dev/null 2>&1");
+    cr_assert_eq(system(cmd), 0);
+}
