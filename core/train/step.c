@@ -125,6 +125,11 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
             rg_activity_end();
             if (st != RG_OK)
                 return plugin_failed(s->pi, "activation_forward", st);
+            if (!all_finite(s->buf, len))
+                return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_forward() produced a "
+                                    "non-finite activation after %s (epoch %lld, step %lld)",
+                                    s->pi->plugin->desc.name, l->name,
+                                    (long long)t->epoch + 1, (long long)t->step);
             if (mode == RG_MODE_TRAIN)
                 t->penalty[s->reg_index] += ctx.penalty;
             cur = s->buf;
@@ -251,6 +256,51 @@ static rg_status adjust_targets(rg_trainer *t, int64_t n)
     return RG_OK;
 }
 
+/* An augmenter's output at the boundary: finite pixels, inside [0, 1] for images stored as
+ * uint8 (float images from memory are the host's scale), and target rows that are
+ * distributions. One vectorizable pass; the offending element is looked up only on
+ * failure, so the check costs a read of the batch. */
+static rg_status check_augmented(const rg_trainer *t, const rg_plugin_instance *pi, int64_t n,
+                                 int64_t step, const float *x, const float *targets)
+{
+    const rg_dataset *ds = t->data;
+    int64_t f = t->in_features, k = t->model->num_classes, total = n * f;
+    int ranged = ds->fpixels == NULL;
+    float lo = 0.0f, hi = 0.0f;
+    for (int64_t i = 0; i < total; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    if (!all_finite(x, total) || (ranged && (lo < 0.0f || hi > 1.0f))) {
+        int64_t i = 0;
+        while (i < total && isfinite(x[i]) && (!ranged || (x[i] >= 0.0f && x[i] <= 1.0f)))
+            i++;
+        int64_t img = i / f, r = i % f, hw = ds->h * ds->w;
+        return rg_error_set(RG_ERR_PLUGIN, "plugin %s: apply() wrote %g at image %lld, "
+                            "channel %lld, row %lld, column %lld (epoch %lld, step %lld): "
+                            "augmented pixels must be finite%s", pi->plugin->desc.name,
+                            (double)x[i < total ? i : 0], (long long)img, (long long)(r / hw),
+                            (long long)(r % hw / ds->w), (long long)(r % ds->w),
+                            (long long)t->epoch + 1, (long long)step,
+                            ranged ? " and inside [0, 1]" : "");
+    }
+    for (int64_t row = 0; row < n; row++) {
+        const float *tr = targets + row * k;
+        double sum = 0.0, least = 0.0;
+        for (int64_t j = 0; j < k; j++) {
+            sum += tr[j];
+            least = tr[j] < least || !isfinite(tr[j]) ? tr[j] : least;
+        }
+        if (!(least >= 0.0) || !(fabs(sum - 1.0) <= 1e-4))
+            return rg_error_set(RG_ERR_PLUGIN, "plugin %s: apply() left target row %lld summing "
+                                "to %g (smallest entry %g) (epoch %lld, step %lld): targets "
+                                "must be non-negative and sum to 1", pi->plugin->desc.name,
+                                (long long)row, sum, least, (long long)t->epoch + 1,
+                                (long long)step);
+    }
+    return RG_OK;
+}
+
 static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, float *x,
                            float *targets)
 {
@@ -264,7 +314,8 @@ static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, 
     rg_activity_begin(pi, "apply", t->epoch + 1, step);
     rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
     rg_activity_end();
-    return st == RG_OK ? RG_OK : plugin_failed(pi, "apply", st);
+    return st == RG_OK ? check_augmented(t, pi, n, step, x, targets)
+                       : plugin_failed(pi, "apply", st);
 }
 
 /* One-of group [k, k + m): each sample gets one member, drawn from its own

@@ -651,6 +651,13 @@ Test(api, dataset_read_returns_what_went_in_and_augment_draws_as_training_does)
     cr_assert_eq(rg_run_create_with_data(ctx, r, ds, NULL, &run), RG_OK, "%s",
                  rg_context_error(ctx));
     float a[4 * API_PX], b[4 * API_PX], t[4 * 3] = {0};
+    for (int i = 0; i < 4; i++)
+        t[i * 3 + y[i]] = 1.0f;
+    float none[4 * 3] = {0};
+    memcpy(a, x, sizeof a);
+    cr_assert_eq(rg_run_augment(run, a, none, 4, 0), RG_ERR_PLUGIN, "all-zero target rows");
+    cr_assert(strstr(rg_context_error(ctx), "target row 0 summing to 0"), "%s",
+              rg_context_error(ctx));
     memcpy(a, x, sizeof a);
     memcpy(b, x, sizeof b);
     cr_assert_eq(rg_run_augment(run, a, t, 4, 0), RG_OK, "%s", rg_context_error(ctx));

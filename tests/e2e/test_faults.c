@@ -1,4 +1,5 @@
-/* A plugin that crashes, aborts, calls exit() or hangs inside a hook: `regula train` ends
+/* A plugin that crashes, aborts, calls exit() or hangs inside a hook, or returns output no
+ * network should see: `regula train` ends
  * with exit status 3 and a message naming the plugin, the hook, the epoch and step, and
  * the last good checkpoint, which stays loadable. */
 #include <criterion/criterion.h>
@@ -94,4 +95,36 @@ Test(faults, a_plugin_that_does_no_harm_changes_nothing)
     snprintf(cmd, sizeof cmd, REGULA " train --model mlp:16 --train-limit 600 --val 0 --epochs 1 "
              "--threads 2 --quiet --reg " FAULT ":at=1000000 >/dev/null 2>&1");
     cr_assert_eq(system(cmd), 0);
+}
+
+/* A bad augmenter output is refused at the boundary, naming the plugin and the element. */
+static void expect_refused(const char *mode, const char *message)
+{
+    char cmd[2048], path[128];
+    snprintf(cmd, sizeof cmd,
+             REGULA " train --model mlp:16 --train-limit 600 --val 0 --epochs 1 --threads 2 "
+             "--quiet --aug " REGULA_TEST_FIXTURES "/fixture_badaug.so:mode=%s >%s/out.txt 2>&1",
+             mode, dir);
+    int st = system(cmd);
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, message) != NULL, "no '%s' in:\n%s", message, out);
+    cr_assert_null(strstr(out, "test accuracy"), "%s", out);
+}
+
+Test(faults, augmented_pixels_must_be_finite_and_in_range_and_targets_distributions)
+{
+    expect_refused("nan", "plugin badaug: apply() wrote nan at image 1, channel 0, row 2, "
+                          "column 3 (epoch 1, step 0): augmented pixels must be finite and "
+                          "inside [0, 1]");
+    expect_refused("range", "plugin badaug: apply() wrote 1.5 at image 1, channel 0, row 2, "
+                            "column 3 (epoch 1, step 0)");
+    expect_refused("labels", "plugin badaug: apply() left target row 1 summing to 2 (smallest "
+                             "entry 0) (epoch 1, step 0): targets must be non-negative and sum "
+                             "to 1");
 }
