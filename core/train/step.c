@@ -266,12 +266,16 @@ static rg_status check_augmented(const rg_trainer *t, const rg_plugin_instance *
     const rg_dataset *ds = t->data;
     int64_t f = t->in_features, k = t->model->num_classes, total = n * f;
     int ranged = ds->fpixels == NULL;
-    float lo = 0.0f, hi = 0.0f;
-    for (int64_t i = 0; i < total; i++) {
-        lo = x[i] < lo ? x[i] : lo;
-        hi = x[i] > hi ? x[i] : hi;
-    }
-    if (!all_finite(x, total) || (ranged && (lo < 0.0f || hi > 1.0f))) {
+    /* on the bits, so it vectorizes: a float is in [0, 1] iff its bits are at most those of
+     * 1.0f (NaN and +inf are above) or it is -0.0f */
+    uint32_t out_of_range = 0;
+    if (ranged)
+        for (int64_t i = 0; i < total; i++) {
+            uint32_t u;
+            memcpy(&u, &x[i], sizeof u);
+            out_of_range |= (u > 0x3f800000u) & (u != 0x80000000u);
+        }
+    if (ranged ? out_of_range != 0 : !all_finite(x, total)) {
         int64_t i = 0;
         while (i < total && isfinite(x[i]) && (!ranged || (x[i] >= 0.0f && x[i] <= 1.0f)))
             i++;
