@@ -15,6 +15,7 @@ struct rg_context {
     char plugin_path[4096];
     rg_log_callback log;
     void *log_user;
+    uint32_t flags; /* RG_CONTEXT_* */
     char error[2048];
     int num_plugins;
     rg_plugin *plugins[RG_CONTEXT_MAX_PLUGINS]; /* registered in-process plugins */

@@ -57,6 +57,11 @@ const char *rg_plugin_context_path(void)
     return t_current ? t_current->plugin_path : NULL;
 }
 
+uint32_t rg_plugin_context_flags(void)
+{
+    return t_current ? t_current->flags : 0;
+}
+
 int rg_context_log_enabled(void)
 {
     return t_current && t_current->log;
@@ -70,7 +75,7 @@ void rg_context_log(int level, const char *message)
 
 void rg_context_params_init(rg_context_params *params, size_t size)
 {
-    static const rg_context_params def = {sizeof def, 0, NULL, NULL, NULL};
+    static const rg_context_params def = {sizeof def, 0, NULL, NULL, NULL, 0};
     rg_api_params_init(params, size, &def, sizeof def);
 }
 
@@ -105,6 +110,7 @@ rg_status rg_context_create(const rg_context_params *params, rg_context **out)
         snprintf(c->plugin_path, sizeof c->plugin_path, "%s", p.plugin_path);
     c->log = p.log;
     c->log_user = p.log_user;
+    c->flags = p.flags;
     *out = c;
     return RG_OK;
 }

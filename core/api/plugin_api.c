@@ -40,6 +40,7 @@ static void info_of(const rg_plugin *p, const rg_plugin_found *f, rg_plugin_info
     i->caps = p->desc.caps;
     i->num_params = p->num_params;
     i->params = p->params;
+    i->descriptor_name = p->desc.name;
     (void)f;
 }
 

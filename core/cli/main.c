@@ -34,16 +34,38 @@ static const char usage[] =
     "options:\n"
     "  -h, --help     this text\n"
     "  --version      library version and plugin ABI version\n"
+    "  --allow-insecure-plugins  (any command) load plugin files that other users can\n"
+    "                 write, which are refused by default\n"
     "\n"
     "environment:\n"
     "  REGULA_THREADS       threads when --threads is not given (default: all cores)\n"
     "  REGULA_DATA          directory of the Fashion-MNIST IDX files\n"
     "                       (default /usr/share/datasets/fashion-mnist)\n"
     "  REGULA_PLUGIN_PATH   ':'-separated plugin directories searched first\n"
-    "  REGULA_PLUGIN_DEBUG  1 traces plugin discovery and ABI negotiation on stderr\n";
+    "  REGULA_PLUGIN_DEBUG  1 traces plugin discovery and ABI negotiation on stderr\n"
+    "  REGULA_ALLOW_INSECURE_PLUGINS\n"
+    "                       1: what --allow-insecure-plugins does\n"
+    "  REGULA_PLUGIN_PROBE  0: load plugin files without the forked probe load\n"
+    "  REGULA_PLUGIN_PROBE_TIMEOUT\n"
+    "                       seconds a plugin may take to load in the probe (default 10)\n";
 
 int main(int argc, char **argv)
 {
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    /* A plugin file others can write is refused; this option, accepted anywhere, lifts
+     * that for this process and the trials a sweep starts (they inherit the variable). */
+    int kept = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--allow-insecure-plugins"))
+            setenv("REGULA_ALLOW_INSECURE_PLUGINS", "1", 1);
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
+    argv[argc] = NULL;
     if (argc < 2) {
         fputs(usage, stderr);
         return 2;

@@ -49,6 +49,10 @@ static void print_plugin(const rg_plugin_info *p, const char *path)
 {
     printf("%s  %s %s  (ABI %u.%u)\n  %s\n  %s\n", p->name, p->kind_name, p->version,
            p->abi_major, p->abi_minor, p->doc, path);
+    if (p->descriptor_name && strcmp(p->descriptor_name, p->name) != 0)
+        printf("  NAME MISMATCH: the file is %s.so but its descriptor says '%s': --reg %s "
+               "refuses it; rename the file to %s.so\n",
+               p->name, p->descriptor_name, p->name, p->descriptor_name);
     for (uint32_t k = 0; k < p->num_params; k++)
         print_param(&p->params[k]);
     if (p->kind == RG_PLUGIN_REGULARIZER)

@@ -1,6 +1,7 @@
 #include "discovery.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <dlfcn.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "../error.h"
 #include "host.h"
 #include "instance.h"
+#include "loader.h"
 
 #ifndef REGULA_PLUGIN_INSTALL_DIR
 #define REGULA_PLUGIN_INSTALL_DIR "/usr/local/lib/regula/plugins"
@@ -82,13 +84,45 @@ void rg_plugin_search_dirs(rg_plugin_dirs *d)
         RG_TRACE("plugin search dir %d: %s", i + 1, d->dir[i]);
 }
 
+static int find_by_descriptor(const char *name, char *path, size_t cap)
+{
+    rg_plugin_listing *list = malloc(sizeof *list);
+    if (!list)
+        return 0;
+    rg_plugin_list(list);
+    int found = 0;
+    for (int i = 0; !found && i < list->count; i++) {
+        if (list->item[i].shadowed)
+            continue;
+        rg_plugin *pl = NULL;
+        if (rg_plugin_load(list->item[i].path, NULL, &pl) != RG_OK)
+            continue;
+        if (strcmp(pl->desc.name, name) == 0) {
+            snprintf(path, cap, "%s", list->item[i].path);
+            found = 1;
+        }
+        rg_plugin_unload(pl);
+    }
+    free(list);
+    rg_error_clear();
+    return found;
+}
+
 rg_status rg_plugin_resolve(const char *name, char *path, size_t cap)
 {
     size_t len = strlen(name);
     if (strchr(name, '/') || (len > 3 && strcmp(name + len - 3, ".so") == 0)) {
         RG_TRACE("plugin '%s': explicit path", name);
-        if (access(name, R_OK) != 0)
-            return rg_error_set(RG_ERR_IO, "plugin %s: no such file", name);
+        if (access(name, R_OK) != 0) {
+            int e = errno;
+            if (e == ELOOP)
+                return rg_error_set(RG_ERR_IO, "plugin %s: too many levels of symbolic links "
+                                    "(a symlink loop?)", name);
+            if (e == EACCES)
+                return rg_error_set(RG_ERR_IO, "plugin %s: permission denied (the file or a "
+                                    "directory on its path is not readable by this user)", name);
+            return rg_error_set(RG_ERR_IO, "plugin %s: %s", name, strerror(e));
+        }
         snprintf(path, cap, "%s", name);
         return RG_OK;
     }
@@ -107,10 +141,15 @@ rg_status rg_plugin_resolve(const char *name, char *path, size_t cap)
         snprintf(searched + used, sizeof searched - used, "%s%s", used ? ", " : "",
                  dirs.dir[i]);
     }
+    /* A file named otherwise whose descriptor carries the name (renamed on install, or
+     * a versioned file name): slow, but only on the way to an error. */
+    if (find_by_descriptor(name, path, cap))
+        return RG_OK;
     return rg_error_set(RG_ERR_INVALID,
-                        "unknown plugin '%s': no %s.so in %s (run 'regula plugins' to list "
-                        "them, set REGULA_PLUGIN_PATH, or give a path to the .so)",
-                        name, name, searched[0] ? searched : "any search directory");
+                        "unknown plugin '%s': no %s.so in %s, and no plugin there names "
+                        "itself '%s' (run 'regula plugins' to list them, set "
+                        "REGULA_PLUGIN_PATH, or give a path to the .so)",
+                        name, name, searched[0] ? searched : "any search directory", name);
 }
 
 static int cmp_found(const void *a, const void *b)

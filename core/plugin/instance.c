@@ -211,6 +211,20 @@ rg_status rg_plugin_instance_create(const char *spec, uint32_t kind, const rg_ho
         st = rg_plugin_resolve(name, path, sizeof path);
         if (st == RG_OK)
             st = rg_plugin_load(path, host, &pi->plugin);
+        size_t len = strlen(name);
+        int by_name = !strchr(name, '/') && !(len > 3 && !strcmp(name + len - 3, ".so"));
+        if (st == RG_OK && by_name && strcmp(pi->plugin->desc.name, name) != 0) {
+            char file[PATH_MAX];
+            snprintf(file, sizeof file, "%s.so", name);
+            const char *base = strrchr(path, '/');
+            if (base && !strcmp(base + 1, file))
+                st = rg_error_set(RG_ERR_PLUGIN,
+                                  "%s: %s is named '%s' by its file but '%s' by its descriptor: "
+                                  "rename the file to %s.so (or ask its author which name is "
+                                  "right)",
+                                  spec, path, name, pi->plugin->desc.name,
+                                  pi->plugin->desc.name);
+        }
     }
     if (st == RG_OK && pi->plugin->desc.kind != kind)
         st = rg_error_set(RG_ERR_INVALID, "%s: plugin %s is a %s, not a %s (list it under %s)", spec,

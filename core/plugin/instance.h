@@ -38,6 +38,8 @@ void rg_plugin_instance_destroy(rg_plugin_instance *pi);
 const rg_plugin *rg_plugin_find_registered(const char *name);
 /* ':'-separated plugin directories of the calling thread's current context, or NULL. */
 const char *rg_plugin_context_path(void);
+/* RG_CONTEXT_* flags of the calling thread's current context (0 without one). */
+uint32_t rg_plugin_context_flags(void);
 
 /* Parse and validate "k=v,k=v" against pl's schema into values (schema
  * order, defaults filled) and sel. Exposed for tests and the checker. */

@@ -6,8 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "regula/regula.h"
+
 #include "../error.h"
+#include "elf_check.h"
 #include "host.h"
+#include "instance.h"
+#include "probe.h"
+#include "trust.h"
 
 const char *rg_plugin_kind_name(uint32_t kind)
 {
@@ -210,7 +216,57 @@ static rg_status negotiate(rg_plugin *pl, rg_plugin_entry_fn entry, const rg_hos
     return RG_OK;
 }
 
+/* dlopen's message, with the cause a plugin author can act on spelled out. */
+static rg_status dlopen_failure(const char *path, const char *why)
+{
+    if (!why)
+        why = "unknown error";
+    const char *u = strstr(why, "undefined symbol: ");
+    if (u)
+        return rg_error_set(RG_ERR_PLUGIN,
+                            "%s: cannot load plugin: it uses the symbol '%s', which neither "
+                            "regula nor the libraries it links define (built against another "
+                            "version of a library? link plugins with -Wl,--no-undefined to see "
+                            "this at build time)",
+                            path, u + strlen("undefined symbol: "));
+    const char *c = strstr(why, ": cannot open shared object file");
+    if (c) {
+        /* the library named before the colon; the plugin itself passed the ELF check */
+        int len = (int)(c - why);
+        return rg_error_set(RG_ERR_PLUGIN,
+                            "%s: cannot load plugin: missing dependency %.*s (the plugin links a "
+                            "library that is not installed or not on the loader's path; see "
+                            "'ldd %s')",
+                            path, len, why, path);
+    }
+    return rg_error_set(RG_ERR_IO, "%s: cannot load plugin: %s", path, why);
+}
+
 rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **out)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real)) {
+        /* the pre-check's open names the real cause (no file, loop, permission) */
+        rg_status st = rg_elf_check_file(path);
+        return st != RG_OK ? st : rg_error_set(RG_ERR_IO, "%s: cannot resolve the path", path);
+    }
+    uint32_t flags = rg_plugin_context_flags();
+    rg_status st;
+    const char *insecure = getenv("REGULA_ALLOW_INSECURE_PLUGINS");
+    if (insecure && strcmp(insecure, "1") == 0)
+        flags |= RG_CONTEXT_ALLOW_INSECURE_PLUGINS;
+    if (!(flags & RG_CONTEXT_ALLOW_INSECURE_PLUGINS) && (st = rg_plugin_trust_check(real)) != RG_OK)
+        return st;
+    if ((st = rg_elf_check_file(real)) != RG_OK)
+        return st;
+    const char *probe = getenv("REGULA_PLUGIN_PROBE");
+    if (!(flags & RG_CONTEXT_NO_PLUGIN_PROBE) && !(probe && strcmp(probe, "0") == 0) &&
+        (st = rg_plugin_probe(real, host)) != RG_OK)
+        return st;
+    return rg_plugin_load_unprobed(real, host, out);
+}
+
+rg_status rg_plugin_load_unprobed(const char *path, const rg_host_api *host, rg_plugin **out)
 {
     if (!host)
         host = rg_host_api_get();
@@ -223,8 +279,7 @@ rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **
     pl->handle = dlopen(pl->path, RTLD_NOW | RTLD_LOCAL);
     rg_status st = RG_OK;
     if (!pl->handle) {
-        const char *why = dlerror();
-        st = rg_error_set(RG_ERR_IO, "%s: cannot load plugin: %s", path, why ? why : "unknown");
+        st = dlopen_failure(path, dlerror());
         goto fail;
     }
     dlerror();

@@ -24,8 +24,12 @@ typedef struct rg_plugin {
 } rg_plugin;
 
 /* Loads `path` with RTLD_NOW | RTLD_LOCAL against `host` (NULL: the
- * current host). Errors name the file, what is wrong and the fix. */
+ * current host), after the trust check (trust.h), the ELF pre-check (elf_check.h) and the
+ * forked probe (probe.h; off with RG_CONTEXT_NO_PLUGIN_PROBE or $REGULA_PLUGIN_PROBE=0).
+ * Errors name the file, what is wrong and the fix. */
 rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **out);
+/* dlopen, negotiation and validation only: what the probe's child runs. */
+rg_status rg_plugin_load_unprobed(const char *path, const rg_host_api *host, rg_plugin **out);
 /* The same negotiation and validation for a plugin compiled into the process; its path
  * reads "in-process:NAME". */
 rg_status rg_plugin_load_entry(rg_plugin_entry_fn entry, const rg_host_api *host,

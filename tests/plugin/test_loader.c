@@ -74,7 +74,7 @@ Test(loader, reports_a_missing_file)
 {
     rg_plugin *p = NULL;
     cr_assert_eq(rg_plugin_load("/nonexistent/dir/x.so", NULL, &p), RG_ERR_IO);
-    assert_message_contains("/nonexistent/dir/x.so: cannot load plugin");
+    assert_message_contains("/nonexistent/dir/x.so: cannot open plugin: No such file or directory");
 }
 
 Test(loader, reports_a_file_that_is_not_a_shared_object)
@@ -85,8 +85,8 @@ Test(loader, reports_a_file_that_is_not_a_shared_object)
     cr_assert_eq(write(fd, "hello\n", 6), 6);
     close(fd);
     rg_plugin *p = NULL;
-    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_IO);
-    assert_message_contains("cannot load plugin");
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_FORMAT);
+    assert_message_contains("not a shared object: the file does not start with the ELF magic");
     unlink(path);
 }
 
@@ -137,4 +137,200 @@ Test(loader, a_host_older_than_the_plugin_minor_is_refused_both_ways)
     cr_assert_eq(rg_plugin_load(FIX("good"), &old, &p), RG_ERR_VERSION);
     assert_message_contains("fixture_good.so: plugin ABI 1.1 does not fit host ABI 1.0");
     assert_message_contains("rebuild the plugin against regula SDK 1.x (minor <= 0)");
+}
+
+/* ---- the hardened loader: trust check, ELF pre-check, dlopen causes, forked probe ---- */
+
+#include <elf.h>
+#include <sys/stat.h>
+
+#include "plugin/elf_check.h"
+
+static char g_dir[64];
+
+static const char *tmpdir(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/rg_loader_XXXXXX");
+    cr_assert_not_null(mkdtemp(g_dir));
+    return g_dir;
+}
+
+static size_t slurp(const char *path, unsigned char **out)
+{
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out = malloc((size_t)n);
+    cr_assert_eq(fread(*out, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return (size_t)n;
+}
+
+static void spit(const char *path, const unsigned char *data, size_t n, mode_t mode)
+{
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    cr_assert_eq(fwrite(data, 1, n, f), n);
+    fclose(f);
+    chmod(path, mode);
+}
+
+/* End of the last loadable segment's file bytes, read independently of elf_check.c. */
+static size_t load_end(const unsigned char *img)
+{
+    const Elf64_Ehdr *eh = (const Elf64_Ehdr *)(const void *)img;
+    size_t end = 0;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        const Elf64_Phdr *ph =
+            (const Elf64_Phdr *)(const void *)(img + eh->e_phoff + (size_t)i * sizeof *ph);
+        if (ph->p_type == PT_LOAD && ph->p_offset + ph->p_filesz > end)
+            end = ph->p_offset + ph->p_filesz;
+    }
+    return end;
+}
+
+Test(loader_hardened, a_truncated_copy_is_refused_and_never_raises_sigbus)
+{
+    unsigned char *img;
+    size_t n = slurp(FIX("good"), &img);
+    const char *d = tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/cut.so", d);
+    size_t end = load_end(img);
+    cr_assert_gt(end, 4096);
+    spit(path, img, end - 100, 0644);
+    rg_plugin *p = NULL;
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_FORMAT);
+    assert_message_contains("truncated ELF file");
+    assert_message_contains("cut.so");
+    /* every shorter prefix too, checked in memory (ASan sees any read past the end) */
+    for (size_t k = 0; k < end; k += k < 128 ? 1 : 397) {
+        unsigned char *copy = malloc(k ? k : 1);
+        memcpy(copy, img, k);
+        cr_assert_neq(rg_elf_check_image(copy, k, "prefix"), RG_OK, "prefix of %zu bytes", k);
+        free(copy);
+    }
+    cr_assert_eq(rg_elf_check_image(img, n, "whole"), RG_OK, "%s", rg_error_message());
+    free(img);
+}
+
+Test(loader_hardened, a_foreign_architecture_is_named)
+{
+    unsigned char *img;
+    size_t n = slurp(FIX("good"), &img);
+    const char *d = tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/arm.so", d);
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)(void *)img;
+    eh->e_machine = EM_AARCH64;
+    spit(path, img, n, 0644);
+    rg_plugin *p = NULL;
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_FORMAT);
+    assert_message_contains("wrong architecture: built for AArch64");
+    eh->e_machine = EM_X86_64;
+    img[EI_CLASS] = ELFCLASS32;
+    spit(path, img, n, 0644);
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_FORMAT);
+    assert_message_contains("wrong architecture: a 32-bit ELF file");
+    free(img);
+}
+
+Test(loader_hardened, text_empty_directory_and_symlink_loop_get_their_cause)
+{
+    const char *d = tmpdir();
+    char path[128], other[128];
+    rg_plugin *p = NULL;
+    snprintf(path, sizeof path, "%s/text.so", d);
+    spit(path, (const unsigned char *)"#!/bin/sh\n", 10, 0644);
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_FORMAT);
+    assert_message_contains("does not start with the ELF magic");
+    snprintf(path, sizeof path, "%s/empty.so", d);
+    spit(path, (const unsigned char *)"", 0, 0644);
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_FORMAT);
+    assert_message_contains("the file is empty");
+    snprintf(path, sizeof path, "%s/dir.so", d);
+    cr_assert_eq(mkdir(path, 0755), 0);
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_IO);
+    assert_message_contains("not a regular file (a directory)");
+    snprintf(path, sizeof path, "%s/a.so", d);
+    snprintf(other, sizeof other, "%s/b.so", d);
+    cr_assert_eq(symlink(other, path), 0);
+    cr_assert_eq(symlink(path, other), 0);
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_IO);
+    assert_message_contains("symbolic links");
+}
+
+Test(loader_hardened, a_missing_dependency_and_an_undefined_symbol_are_named)
+{
+    rg_plugin *p = NULL;
+    cr_assert_eq(rg_plugin_load(FIX("needs_dep"), NULL, &p), RG_ERR_PLUGIN);
+    assert_message_contains("missing dependency libfixture_dep_lib.so");
+    cr_assert_eq(rg_plugin_load(FIX("undefined"), NULL, &p), RG_ERR_PLUGIN);
+    assert_message_contains("uses the symbol 'regula_fixture_nowhere'");
+}
+
+static void ctor_case(const char *mode, const char *needle)
+{
+    setenv("FIXTURE_CTOR", mode, 1);
+    setenv("REGULA_PLUGIN_PROBE_TIMEOUT", "1", 1);
+    rg_plugin *p = NULL;
+    cr_assert_eq(rg_plugin_load(FIX("ctor"), NULL, &p), RG_ERR_PLUGIN, "mode %s", mode);
+    assert_message_contains(needle);
+    assert_message_contains("regula plugin check");
+    unsetenv("FIXTURE_CTOR");
+}
+
+Test(loader_hardened, a_constructor_that_crashes_is_reported_and_the_host_lives)
+{
+    ctor_case("segv", "crashed while loading: SIGSEGV in its constructor");
+    ctor_case("abort", "crashed while loading: SIGABRT");
+}
+
+Test(loader_hardened, a_constructor_that_exits_or_hangs_is_reported)
+{
+    ctor_case("exit", "called exit(7) while loading");
+    ctor_case("hang", "did not finish loading within 1 s");
+}
+
+Test(loader_hardened, the_probe_passes_a_good_constructor)
+{
+    unsetenv("FIXTURE_CTOR");
+    rg_plugin *p = NULL;
+    cr_assert_eq(rg_plugin_load(FIX("ctor"), NULL, &p), RG_OK, "%s", rg_error_message());
+    cr_assert_str_eq(p->desc.name, "fixture_ctor");
+    rg_plugin_unload(p);
+}
+
+Test(loader_hardened, files_and_directories_other_users_can_write_are_refused)
+{
+    unsigned char *img;
+    size_t n = slurp(REGULA_TEST_PLUGINS "/l2.so", &img);
+    const char *d = tmpdir();
+    char path[128];
+    snprintf(path, sizeof path, "%s/l2.so", d);
+    spit(path, img, n, 0644);
+    free(img);
+    rg_plugin *p = NULL;
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_OK, "%s", rg_error_message());
+    rg_plugin_unload(p);
+    chmod(path, 0666);
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_PLUGIN);
+    assert_message_contains("the file");
+    assert_message_contains("is writable by every user");
+    assert_message_contains("--allow-insecure-plugins");
+    chmod(path, 0644);
+    chmod(d, 0777); /* world-writable, no sticky bit: anyone may swap the file */
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_ERR_PLUGIN);
+    assert_message_contains("its directory");
+    chmod(d, 01777); /* like /tmp: others cannot replace a file they do not own */
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_OK, "%s", rg_error_message());
+    rg_plugin_unload(p);
+    chmod(d, 0777);
+    setenv("REGULA_ALLOW_INSECURE_PLUGINS", "1", 1);
+    cr_assert_eq(rg_plugin_load(path, NULL, &p), RG_OK, "%s", rg_error_message());
+    rg_plugin_unload(p);
+    unsetenv("REGULA_ALLOW_INSECURE_PLUGINS");
+    chmod(d, 0700);
 }

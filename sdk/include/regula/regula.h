@@ -31,9 +31,9 @@ extern "C" {
 #endif
 
 #define REGULA_VERSION_MAJOR 0
-#define REGULA_VERSION_MINOR 2
+#define REGULA_VERSION_MINOR 3
 #define REGULA_VERSION_PATCH 0
-#define REGULA_VERSION_STRING "0.2.0"
+#define REGULA_VERSION_STRING "0.3.0"
 
 #if defined(__GNUC__) && defined(REGULA_BUILDING_LIBRARY)
 #define RG_API __attribute__((visibility("default")))
@@ -68,7 +68,16 @@ typedef struct rg_context_params {
                                 $REGULA_PLUGIN_PATH and the installed ones; may be NULL */
     rg_log_callback log;     /* NULL: messages are dropped */
     void *log_user;
+    /* 0.3: RG_CONTEXT_* bits, 0 by default. */
+    uint32_t flags;
 } rg_context_params;
+
+/* Load plugin files that other users can write (or that lie in a directory they can
+ * write), which are refused by default: such a file can be swapped for any code. */
+#define RG_CONTEXT_ALLOW_INSECURE_PLUGINS 0x1u
+/* Load plugin files directly, without first loading each in a short-lived child process
+ * (the probe that reports a constructor that crashes, exits or hangs). */
+#define RG_CONTEXT_NO_PLUGIN_PROBE 0x2u
 
 RG_API void rg_context_params_init(rg_context_params *params, size_t size);
 static inline rg_context_params rg_context_default_params(void)
@@ -115,6 +124,8 @@ typedef struct rg_plugin_info {
     uint32_t caps;
     uint32_t num_params;
     const rg_param_desc *params; /* the schema as the host validated it */
+    const char *descriptor_name; /* 0.3: the name in the plugin's descriptor (differs from
+                                    `name` when the file was renamed) */
 } rg_plugin_info;
 
 /* Called once per plugin; every pointer is borrowed for the call only. Return nonzero to

@@ -1,0 +1,14 @@
+/* The forked probe load of a plugin file (see probe.c). */
+#ifndef RG_CORE_PLUGIN_PROBE_H
+#define RG_CORE_PLUGIN_PROBE_H
+
+#include "loader.h"
+
+/* Loads `path` in a child process with rg_plugin_load_unprobed and reports how that went:
+ * the child's own error, or that it crashed (which signal), exited (which status) or did
+ * not finish within rg_plugin_probe_timeout() seconds. RG_OK: the parent may load it. */
+rg_status rg_plugin_probe(const char *path, const rg_host_api *host);
+/* $REGULA_PLUGIN_PROBE_TIMEOUT seconds, 10 by default. */
+double rg_plugin_probe_timeout(void);
+
+#endif
