@@ -154,6 +154,12 @@ static rg_status validate(rg_plugin *pl, const rg_plugin_desc *raw)
         return rg_error_set(RG_ERR_PLUGIN, "%s: plugin %s has unknown kind %u", path, d->name,
                             (unsigned)d->kind);
     }
+    int hooks = !!d->state_size + !!d->state_save + !!d->state_load;
+    if (hooks != 0 && hooks != 3)
+        return rg_error_set(RG_ERR_PLUGIN,
+                            "%s: plugin %s: state_size, state_save and state_load come as a "
+                            "triple (it sets %d of them)",
+                            path, d->name, hooks);
     if (d->num_params > RG_PLUGIN_MAX_PARAMS)
         return rg_error_set(RG_ERR_PLUGIN, "%s: plugin %s declares %u parameters (at most %d)",
                             path, d->name, (unsigned)d->num_params, RG_PLUGIN_MAX_PARAMS);

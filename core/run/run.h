@@ -40,6 +40,13 @@ rg_status rg_run_fit_epochs(rg_run *run);
 /* save.c */
 rg_status rg_run_write(rg_run *run, const char *path);
 rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path);
+/* Plugin state (plugin_state.c): appends a "plugin.I#state" tensor per plugin with state
+ * hooks to ts (buffers in owned[np], for the caller to free) and its byte count to cfg. */
+rg_status rg_plugin_state_save(rg_plugin_instance **pl, int np, int64_t epoch, int64_t step,
+                               rg_ckpt_tensor *ts, int *n, int cap, FILE *cfg, void **owned);
+/* Hands each plugin its saved state; refuses a stateful plugin without state hooks. */
+rg_status rg_plugin_state_restore(rg_plugin_instance **pl, int np, const rg_checkpoint *c,
+                                  const char *path);
 /* report.c: the JSON records (jansson), one line per epoch and the summary */
 rg_status rg_run_write_metrics(rg_run *run, FILE *f, const rg_epoch_stats *s);
 rg_status rg_run_write_summary(rg_run *run, const char *path);

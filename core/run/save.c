@@ -46,7 +46,7 @@ static int has_newline(const char *s)
 rg_status rg_run_write(rg_run *run, const char *path)
 {
     rg_model *m = run->model;
-    int cap = 3 * (m->num_params + m->num_buffers) + 2;
+    int cap = 3 * (m->num_params + m->num_buffers) + 2 + 2 * RG_TRAIN_MAX_PLUGINS;
     rg_ckpt_tensor *ts = calloc((size_t)cap, sizeof *ts);
     if (!ts)
         return rg_error_set(RG_ERR_NOMEM, "out of memory");
@@ -112,6 +112,9 @@ rg_status rg_run_write(rg_run *run, const char *path)
     }
     rg_trainer_state s;
     rg_trainer_get_state(run->trainer, &s);
+    void *owned[2 * RG_TRAIN_MAX_PLUGINS] = {0};
+    if (st == RG_OK)
+        st = rg_plugin_state_save(pl, np, s.epoch, s.step, ts, &n, cap, f, owned);
     fprintf(f,
             "state.epoch=%lld\nstate.step=%lld\nstate.opt_steps=%lld\nstate.lr_scale=%.17g\n"
             "state.lr_best=%.17g\nstate.lr_wait=%lld\nstate.es_best=%.17g\n"
@@ -142,6 +145,8 @@ rg_status rg_run_write(rg_run *run, const char *path)
     free(meta_text);
     free(cfg);
     free(ts);
+    for (int i = 0; i < np; i++)
+        free(owned[i]);
     return st;
 }
 
@@ -180,8 +185,11 @@ rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path)
                                 "install the same plugin version or start a new run",
                                 path, stored, pl[i]->plugin->desc.name, now);
     }
+    rg_status st = rg_plugin_state_restore(pl, np, c, path);
+    if (st != RG_OK)
+        return st;
     rg_model *m = run->model;
-    rg_status st = rg_checkpoint_apply_model(c, path, m);
+    st = rg_checkpoint_apply_model(c, path, m);
     for (int i = 0; st == RG_OK && i < m->num_params; i++) {
         rg_param *p = m->params[i];
         for (int s = 0; s < 2 && p->slot[s]; s++) {

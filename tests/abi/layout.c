@@ -1,7 +1,7 @@
-/* Compiled twice: once against the frozen 1.0 header (tests/abi/v1.0) and
- * once against sdk/include, into tables named by RG_LAYOUT_TABLE. test_abi.c
- * compares them: every 1.0 field must keep its offset and size, every 1.0
- * constant its value. */
+/* Compiled against each frozen header (tests/abi/v1.0, v1.1) and against
+ * sdk/include, into tables named by RG_LAYOUT_TABLE. test_abi.c compares them:
+ * every field of a released minor must keep its offset and size, every constant
+ * its value. */
 #include <stddef.h>
 
 #include <regula/plugin.h>
@@ -68,5 +68,15 @@ const rg_abi_entry RG_LAYOUT_TABLE[] = {
     C(RG_PARAM_DESC_SIZE_V1_0), C(RG_PARAMS_SIZE_V1_0), C(RG_ACTIVATION_CTX_SIZE_V1_0),
     C(RG_REGULARIZER_HOOKS_SIZE_V1_0), C(RG_BATCH_VIEW_SIZE_V1_0),
     C(RG_AUGMENTER_HOOKS_SIZE_V1_0), C(RG_PLUGIN_DESC_SIZE_V1_0),
+#if REGULA_ABI_MINOR >= 1
+    F(rg_step_info, struct_size), F(rg_step_info, epoch), F(rg_step_info, step),
+    F(rg_step_info, lr),
+    F(rg_regularizer_hooks, project_step), F(rg_regularizer_hooks, targets),
+    C(RG_STEP_INFO_SIZE_V1_1), C(RG_REGULARIZER_HOOKS_SIZE_V1_1),
+#endif
+#if REGULA_ABI_MINOR >= 2
+    F(rg_plugin_desc, state_size), F(rg_plugin_desc, state_save),
+    F(rg_plugin_desc, state_load), C(RG_CAP_STATEFUL), C(RG_PLUGIN_DESC_SIZE_V1_2),
+#endif
     {NULL, 0, 0},
 };

@@ -8,28 +8,44 @@
 #include "alloc.h"
 #include "error.h"
 #include "layout.h"
+#include "plugin/host.h"
 #include "plugin/instance.h"
 #include "rng.h"
 #include "threads.h"
 
 #define ABI_FIX(name) REGULA_TEST_FIXTURES "/../abi-fixtures/" name ".so"
 
-Test(abi, current_header_keeps_every_1_0_field_and_constant)
+extern const rg_abi_entry rg_layout_v1_1[];
+
+static int compare(const rg_abi_entry *frozen, const char *version)
 {
     int checked = 0;
-    for (const rg_abi_entry *old = rg_layout_v1_0; old->what; old++) {
+    for (const rg_abi_entry *old = frozen; old->what; old++) {
         const rg_abi_entry *cur = rg_layout_current;
         while (cur->what && strcmp(cur->what, old->what) != 0)
             cur++;
         cr_assert_not_null(cur->what, "%s vanished from the current header", old->what);
         cr_assert_eq(cur->offset_or_value, old->offset_or_value,
-                     "%s: %zu in ABI 1.0, %zu now", old->what, old->offset_or_value,
+                     "%s: %zu in ABI %s, %zu now", old->what, old->offset_or_value, version,
                      cur->offset_or_value);
-        cr_assert_eq(cur->size, old->size, "%s: size %zu in ABI 1.0, %zu now", old->what,
-                     old->size, cur->size);
+        cr_assert_eq(cur->size, old->size, "%s: size %zu in ABI %s, %zu now", old->what,
+                     old->size, version, cur->size);
         checked++;
     }
-    cr_assert_gt(checked, 100);
+    return checked;
+}
+
+Test(abi, current_header_keeps_every_1_0_field_and_constant)
+{
+    cr_assert_gt(compare(rg_layout_v1_0, "1.0"), 100);
+}
+
+Test(abi, current_header_keeps_every_1_1_field_and_constant)
+{
+    int n10 = 0, n11 = compare(rg_layout_v1_1, "1.1");
+    for (const rg_abi_entry *e = rg_layout_v1_0; e->what; e++)
+        n10++;
+    cr_assert_eq(n11, n10 + 8, "the 1.1 table holds %d entries, 1.0's %d", n11, n10);
 }
 
 static rg_plugin_instance *load(const char *spec, uint32_t kind)
@@ -101,8 +117,33 @@ Test(abi, plugin_built_for_a_newer_minor_is_refused_naming_both_versions)
     cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi_future_good"), RG_PLUGIN_REGULARIZER,
                                            NULL, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.1") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.2") != NULL,
               "%s", rg_error_message());
     cr_assert(strstr(rg_error_message(), "abi_future_good.so") != NULL, "%s",
               rg_error_message());
+}
+
+Test(abi, plugins_built_against_1_1_load_in_the_1_2_host)
+{
+    rg_threads_init(2);
+    rg_plugin_instance *pi = load(ABI_FIX("abi11_myreg") ":lambda=0.5", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 1);
+    cr_assert_null(pi->plugin->desc.state_save, "a 1.1 descriptor has no state hooks");
+    rg_plugin_instance_destroy(pi);
+    pi = load(ABI_FIX("abi11_good") ":scale=2", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 1);
+    rg_plugin_instance_destroy(pi);
+}
+
+Test(abi, a_1_2_plugin_is_refused_by_a_1_1_host)
+{
+    /* an older host: the same table announcing minor 1 */
+    rg_host_api old = *rg_host_api_get();
+    old.abi_minor = 1;
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2sp.so", RG_PLUGIN_REGULARIZER,
+                                           &old, &pi),
+                 RG_ERR_VERSION);
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.2 does not fit host ABI 1.1") != NULL,
+              "%s", rg_error_message());
 }

@@ -160,3 +160,52 @@ Test(resume, early_stopping_restores_the_best_epoch)
     cr_assert(fabs(atof(vl + 12) - best_loss) <= 1e-8 * best_loss, "summary %g vs best %g",
               atof(vl + 12), best_loss);
 }
+
+/* A stateful plugin (ABI 1.2 state hooks): l2sp anchors to the starting weights, and a
+ * resumed run must anchor to the same ones, not to the weights at the resume point. */
+#define SP_RECIPE "train --model mlp:32 --train-limit 2000 --epochs 2 --threads 2 --quiet " \
+                  "--optimizer sgd --lr 0.1 --reg l2sp:alpha=0.5"
+
+Test(resume, a_stateful_plugin_resumes_bit_identically)
+{
+    char args[1024], a[128], b[128];
+    snprintf(a, sizeof a, "%s/a.ckpt", dir);
+    snprintf(b, sizeof b, "%s/b.ckpt", dir);
+    snprintf(args, sizeof args, SP_RECIPE " --save %s", a);
+    cr_assert_eq(run(args, "a.txt"), 0, "%s", slurp("a.txt"));
+    snprintf(args, sizeof args, SP_RECIPE " --save %s --stop-after 1", b);
+    cr_assert_eq(run(args, "b1.txt"), 0, "%s", slurp("b1.txt"));
+    snprintf(args, sizeof args, "train --resume %s --quiet", b);
+    cr_assert_eq(run(args, "b2.txt"), 0, "%s", slurp("b2.txt"));
+    rg_checkpoint *ca = NULL, *cb = NULL;
+    cr_assert_eq(rg_checkpoint_read(a, &ca), RG_OK, "%s", rg_error_message());
+    cr_assert_eq(rg_checkpoint_read(b, &cb), RG_OK, "%s", rg_error_message());
+    const rg_ckpt_tensor *sa = rg_checkpoint_find(ca, "plugin.0#state");
+    cr_assert_not_null(sa, "the plugin's state is in the checkpoint");
+    cr_assert_gt(sa->numel, 32 * 784, "the anchor holds at least dense1.weight");
+    cr_assert_eq(ca->count, cb->count);
+    for (int i = 0; i < ca->count; i++) {
+        const rg_ckpt_tensor *x = &ca->tensors[i], *y = rg_checkpoint_find(cb, x->name);
+        cr_assert_not_null(y, "%s missing", x->name);
+        cr_assert_eq(x->numel, y->numel);
+        cr_assert_eq(memcmp(x->data, y->data, (size_t)x->numel * sizeof(float)), 0,
+                     "%s differs between the runs", x->name);
+    }
+    rg_checkpoint_free(ca);
+    rg_checkpoint_free(cb);
+}
+
+Test(resume, a_stateful_plugin_without_state_hooks_cannot_be_resumed)
+{
+    char args[1024], b[128];
+    snprintf(b, sizeof b, "%s/b.ckpt", dir);
+    snprintf(args, sizeof args,
+             "train --model mlp:16 --train-limit 1000 --epochs 2 --threads 2 --quiet "
+             "--reg " REGULA_TEST_FIXTURES "/fixture_stateful.so --save %s --stop-after 1", b);
+    cr_assert_eq(run(args, "b1.txt"), 0, "%s", slurp("b1.txt"));
+    snprintf(args, sizeof args, "train --resume %s", b);
+    cr_assert_neq(run(args, "b2.txt"), 0);
+    const char *out = slurp("b2.txt");
+    cr_assert(strstr(out, "plugin fixture_stateful") != NULL, "%s", out);
+    cr_assert(strstr(out, "declares itself stateful but has no state hooks") != NULL, "%s", out);
+}

@@ -34,8 +34,9 @@ extern "C" {
 
 #define REGULA_ABI_MAJOR 1
 /* 1.0: the first ABI. 1.1 appended rg_step_info and the regularizer hooks
- * project_step and targets. */
-#define REGULA_ABI_MINOR 1
+ * project_step and targets. 1.2 appended the state hooks of rg_plugin_desc and
+ * RG_CAP_STATEFUL. */
+#define REGULA_ABI_MINOR 2
 
 /* Size of `type` up to and including `field`: how the frozen 1.0 sizes and
  * the host's "is this field present" checks are written. */
@@ -279,7 +280,12 @@ enum {
     RG_CAP_DETERMINISTIC = 1u << 0,    /* same inputs and stream -> same output */
     RG_CAP_REENTRANT = 1u << 1,        /* hooks may run concurrently on one instance */
     RG_CAP_PENALTY_NONNEG = 1u << 2,   /* penalty() never adds a negative term */
-    RG_CAP_IN_PLACE = 1u << 3
+    RG_CAP_IN_PLACE = 1u << 3,
+    /* 1.2: the instance keeps state across steps that changes its results (an anchor,
+     * a running average). With the state hooks the host saves it in checkpoints;
+     * without them the host refuses to resume a run that uses the plugin, since the
+     * resumed run would silently differ. */
+    RG_CAP_STATEFUL = 1u << 4
 };
 
 typedef struct rg_plugin_desc {
@@ -296,8 +302,19 @@ typedef struct rg_plugin_desc {
     void (*destroy)(void *inst);
     const rg_regularizer_hooks *regularizer; /* kind == REGULARIZER */
     const rg_augmenter_hooks *augmenter;     /* kind == AUGMENTER */
+    /* ---- ABI 1.2: the instance's state, for checkpoints (all three or none) ---- */
+    /* How many bytes state_save() writes now. Called between steps only. */
+    rg_status (*state_size)(void *inst, uint64_t *bytes);
+    /* Write exactly `bytes` (what state_size() just said) into buf. The bytes are the
+     * plugin's own format; the host stores them as they are, in the checkpoint. */
+    rg_status (*state_save)(void *inst, void *buf, uint64_t bytes);
+    /* Restore a state_save() output of the same plugin version (the host checks the
+     * version), after create() and before any other hook. Check what you read: the
+     * bytes come from a file. */
+    rg_status (*state_load)(void *inst, const void *buf, uint64_t bytes);
 } rg_plugin_desc;
 #define RG_PLUGIN_DESC_SIZE_V1_0 RG_SIZE_THROUGH(rg_plugin_desc, augmenter)
+#define RG_PLUGIN_DESC_SIZE_V1_2 RG_SIZE_THROUGH(rg_plugin_desc, state_load)
 
 /* ------------------------------------------------------------ entry point */
 #define REGULA_PLUGIN_ENTRY_NAME "regula_plugin_entry_v1"
