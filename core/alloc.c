@@ -22,9 +22,35 @@ void rg_free(void *ptr)
     free(ptr);
 }
 
+/* A tiny normal float (about 6.1e-38), not a NaN: NaN + x keeps the NaN's bits, so an
+ * overrun that accumulates (g[i] += ...) would go unseen; any nonzero addend of the size
+ * a gradient has changes this value. */
+#define RG_GUARD_BITS 0x01a5a5a5u
+
 float *rg_alloc_floats(size_t n)
 {
-    if (n > SIZE_MAX / sizeof(float))
+    if (n > SIZE_MAX / sizeof(float) - RG_GUARD_FLOATS)
         return NULL;
-    return rg_alloc(n * sizeof(float));
+    float *v = rg_alloc((n + RG_GUARD_FLOATS) * sizeof(float));
+    if (v)
+        for (int i = 0; i < RG_GUARD_FLOATS; i++) {
+            uint32_t g = RG_GUARD_BITS;
+            memcpy(&v[n + (size_t)i], &g, sizeof g);
+        }
+    return v;
+}
+
+int rg_guard_check(float *v, size_t n)
+{
+    int last = 0;
+    for (int i = 0; i < RG_GUARD_FLOATS; i++) {
+        uint32_t u;
+        memcpy(&u, &v[n + (size_t)i], sizeof u);
+        if (u != RG_GUARD_BITS) {
+            last = i + 1;
+            u = RG_GUARD_BITS;
+            memcpy(&v[n + (size_t)i], &u, sizeof u);
+        }
+    }
+    return last;
 }

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../alloc.h"
 #include "../error.h"
 #include "../kernels/kernels.h"
 #include "../rng.h"
@@ -75,6 +76,42 @@ static rg_status plugin_failed(const rg_plugin_instance *pi, const char *hook, r
     return rg_error_wrap(RG_ERR_PLUGIN, "plugin %s: %s() failed", pi->plugin->desc.name, hook);
 }
 
+/* The guard words after a host buffer (alloc.h), checked after each hook that was
+ * handed it: an overrun is named before it can corrupt the heap or the next plugin. */
+static rg_status guarded(const rg_plugin_instance *pi, const char *hook, float *buf,
+                         int64_t len, const char *what, const char *tensor, int64_t shown)
+{
+    int over = rg_guard_check(buf, (size_t)len);
+    if (!over)
+        return RG_OK;
+    return rg_error_set(RG_ERR_PLUGIN,
+                        "plugin %s (%s): %s() wrote %d float%s past the end of its %s for %s "
+                        "(%lld elements)%s",
+                        pi->plugin->desc.name, pi->plugin->path, hook, over, over == 1 ? "" : "s",
+                        what, tensor, (long long)shown,
+                        over == RG_GUARD_FLOATS ? ", perhaps more: memory after it may be "
+                                                  "corrupt"
+                                                : "");
+}
+
+/* A sample of a const tensor (one element per 4 KiB and both ends), to see after the hook
+ * whether the plugin wrote it: cheap enough for every step, and it catches every in-place
+ * update of the whole tensor. `regula plugin check` compares all of it. */
+#define RG_CONST_STRIDE 1021
+#define RG_CONST_SAMPLES 64
+
+static int sample_positions(int64_t n, int64_t *pos)
+{
+    int k = 0;
+    for (int64_t i = 0; i < n && i < 16; i++)
+        pos[k++] = i;
+    for (int64_t i = 16; i < n - 16 && k < RG_CONST_SAMPLES - 16; i += RG_CONST_STRIDE)
+        pos[k++] = i;
+    for (int64_t i = n - 16 > 16 ? n - 16 : 16; i < n; i++)
+        pos[k++] = i;
+    return k;
+}
+
 /* Integer test of the exponent bits: vectorizes without -ffast-math, so the
  * per-step check of plugin gradients stays cheap. */
 static int all_finite(const float *v, int64_t n)
@@ -125,6 +162,13 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
             rg_activity_end();
             if (st != RG_OK)
                 return plugin_failed(s->pi, "activation_forward", st);
+            int64_t cap = t->cfg.batch * rg_shape_size(l->out);
+            if ((st = guarded(s->pi, "activation_forward", s->buf, cap, "activation", l->name,
+                              len)) != RG_OK ||
+                (s->state && (st = guarded(s->pi, "activation_forward", s->state,
+                                           (int64_t)(s->state_bytes + 3) / 4, "state",
+                                           l->name, (int64_t)s->state_bytes)) != RG_OK))
+                return st;
             if (!all_finite(s->buf, len))
                 return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_forward() produced a "
                                     "non-finite activation after %s (epoch %lld, step %lld)",
@@ -160,6 +204,18 @@ static rg_status backward(rg_trainer *t, int64_t n)
             rg_activity_end();
             if (st != RG_OK)
                 return plugin_failed(s->pi, "activation_backward", st);
+            int64_t len = n * rg_shape_size(l->out), cap = t->cfg.batch * rg_shape_size(l->out);
+            if ((st = guarded(s->pi, "activation_backward", m->grad[i], cap, "gradient",
+                              l->name, len)) != RG_OK ||
+                (s->state && (st = guarded(s->pi, "activation_backward", s->state,
+                                           (int64_t)(s->state_bytes + 3) / 4, "state",
+                                           l->name, (int64_t)s->state_bytes)) != RG_OK))
+                return st;
+            if (!all_finite(m->grad[i], len))
+                return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_backward() produced a "
+                                    "non-finite gradient at %s (epoch %lld, step %lld)",
+                                    s->pi->plugin->desc.name, l->name,
+                                    (long long)t->epoch + 1, (long long)t->step);
         }
         const float *x = i > 0 ? t->post[i - 1] : t->x;
         l->ops->backward(l, x, m->out[i], m->grad[i], i > 0 ? m->grad[i - 1] : NULL, n);
@@ -177,12 +233,33 @@ static rg_status add_penalties(rg_trainer *t, double *total)
         param_view(&value, tg->param, tg->param->value);
         param_view(&grad, tg->param, tg->param->grad);
         double p = 0.0;
+        int64_t pos[RG_CONST_SAMPLES];
+        float before[RG_CONST_SAMPLES];
+        int ns = sample_positions(tg->param->numel, pos);
+        for (int q = 0; q < ns; q++)
+            before[q] = tg->param->value[pos[q]];
         rg_error_clear();
         rg_activity_begin(tg->pi, "penalty", t->epoch + 1, t->step);
         rg_status st = tg->pi->plugin->reg.penalty(tg->pi->inst, &value, &p, &grad);
         rg_activity_end();
         if (st != RG_OK)
             return plugin_failed(tg->pi, "penalty", st);
+        if ((st = guarded(tg->pi, "penalty", tg->param->grad, tg->param->numel, "gradient",
+                          tg->param->name, tg->param->numel)) != RG_OK ||
+            (st = guarded(tg->pi, "penalty", tg->param->value, tg->param->numel, "weights",
+                          tg->param->name, tg->param->numel)) != RG_OK)
+            return st;
+        for (int q = 0; q < ns; q++)
+            if (memcmp(&before[q], &tg->param->value[pos[q]], sizeof(float)) != 0)
+                return rg_error_set(RG_ERR_PLUGIN,
+                                    "plugin %s (%s): penalty() wrote into the weights of %s "
+                                    "(element %lld: %g before, %g after), which are const: add "
+                                    "the gradient to grad, or change weights in project_step() "
+                                    "(epoch %lld, step %lld)",
+                                    tg->pi->plugin->desc.name, tg->pi->plugin->path,
+                                    tg->param->name, (long long)pos[q], (double)before[q],
+                                    (double)tg->param->value[pos[q]], (long long)t->epoch + 1,
+                                    (long long)t->step);
         if (!isfinite(p) || !all_finite(tg->param->grad, tg->param->numel))
             return rg_error_set(RG_ERR_NUMERIC,
                                 "plugin %s: penalty() on %s produced a non-finite %s",
@@ -222,6 +299,10 @@ static rg_status apply_constraints(rg_trainer *t, double lr)
             if (st != RG_OK)
                 return plugin_failed(tg->pi, "project", st);
         }
+        if ((st = guarded(tg->pi, h->project ? "project" : "project_step", tg->param->value,
+                          tg->param->numel, "weights", tg->param->name,
+                          tg->param->numel)) != RG_OK)
+            return st;
         if (!all_finite(tg->param->value, tg->param->numel))
             return rg_error_set(RG_ERR_NUMERIC, "plugin %s: constraint on %s produced a "
                                 "non-finite weight", tg->pi->plugin->desc.name, tg->param->name);
@@ -252,6 +333,9 @@ static rg_status adjust_targets(rg_trainer *t, int64_t n)
         rg_activity_end();
         if (st != RG_OK)
             return plugin_failed(pi, "targets", st);
+        if ((st = guarded(pi, "targets", t->t, t->cfg.batch * t->model->num_classes, "targets",
+                          "the batch", v.numel)) != RG_OK)
+            return st;
     }
     return RG_OK;
 }
@@ -318,8 +402,20 @@ static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, 
     rg_activity_begin(pi, "apply", t->epoch + 1, step);
     rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
     rg_activity_end();
-    return st == RG_OK ? check_augmented(t, pi, n, step, x, targets)
-                       : plugin_failed(pi, "apply", st);
+    if (st != RG_OK)
+        return plugin_failed(pi, "apply", st);
+    /* the host's own batch buffers carry guard words; an embedding's images do not */
+    int64_t f = t->in_features, kc = t->model->num_classes, cap = t->cfg.batch;
+    if (x == t->slot_x[0] || x == t->slot_x[1] || x == t->aug_x) {
+        if ((st = guarded(pi, "apply", x, cap * f, "images", "the batch", n * f)) != RG_OK)
+            return st;
+    }
+    if (targets == t->slot_t[0] || targets == t->slot_t[1] || targets == t->aug_t) {
+        if ((st = guarded(pi, "apply", targets, cap * kc, "targets", "the batch", n * kc)) !=
+            RG_OK)
+            return st;
+    }
+    return check_augmented(t, pi, n, step, x, targets);
 }
 
 /* One-of group [k, k + m): each sample gets one member, drawn from its own

@@ -202,7 +202,8 @@ static rg_status alloc_buffers(rg_trainer *t)
             v.numel = b * rg_shape_size(l->out);
             s->state_bytes = h->activation_state_bytes(s->pi->inst, &v);
             if (s->state_bytes) {
-                s->state = rg_alloc(s->state_bytes);
+                /* floats, for the guard words after them */
+                s->state = rg_alloc_floats((s->state_bytes + 3) / 4);
                 if (!s->state)
                     return rg_error_set(RG_ERR_NOMEM, "plugin %s: cannot allocate %zu bytes of "
                                         "activation state", s->pi->plugin->desc.name,

@@ -103,6 +103,27 @@ Test(faults, a_plugin_that_does_no_harm_changes_nothing)
     cr_assert_eq(train("--epochs 1 --reg " FAULT ":at=1000000"), 0, "%s", out);
 }
 
+/* Writes a status cannot report but the host sees after the hook: past the end of the
+ * gradient (guard words), into the const weights (sampled comparison). */
+Test(faults, a_gradient_overrun_is_named_with_its_size)
+{
+    int st = train_with("overrun", "");
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "plugin fault (") != NULL, "%s", out);
+    cr_assert(strstr(out, "penalty() wrote 5 floats past the end of its gradient for "
+                          "dense2.weight (160 elements)") != NULL, "%s", out);
+    cr_assert_null(strstr(out, "test accuracy"), "%s", out);
+}
+
+Test(faults, a_penalty_that_writes_its_const_weights_is_refused)
+{
+    int st = train_with("const", "");
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "penalty() wrote into the weights of dense2.weight (element 0:") !=
+                  NULL, "%s", out);
+    cr_assert(strstr(out, "which are const") != NULL, "%s", out);
+}
+
 /* A bad augmenter output is refused at the boundary, naming the plugin and the element. */
 static void expect_refused(const char *mode, const char *message)
 {
