@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "faults.h"
@@ -32,7 +33,14 @@ static const char usage_tail[] =
     "                      0: no limit) ends the run, naming it, as a crash, abort() or\n"
     "                      exit() inside a plugin does (exit status 3; the last epoch's\n"
     "                      checkpoint stays)\n"
+    "  --allow-insecure-plugins\n"
+    "                      load plugin files other users can write (refused by default)\n"
     "  -h, --help          this text\n"
+    "\n"
+    "Ctrl-C or SIGTERM finishes the batch, writes the --save checkpoint (mid-epoch: a\n"
+    "resume goes on from the next batch, bit-identically) and exits 130 or 143; a second\n"
+    "Ctrl-C exits at once, leaving the last checkpoint written (checkpoints are replaced\n"
+    "by rename, so the file on disk is always whole).\n"
     "\n"
     "Example: regula train --data fashion-mnist --model mlp:512,256 --epochs 10 \\\n"
     "           --reg l2:lambda=5e-4 --summary run.json\n";
@@ -62,10 +70,28 @@ static int on_epoch(void *user, const rg_epoch_info *e)
 }
 
 static rg_run *volatile g_run;
+static volatile sig_atomic_t g_signal;
 
+static void say(const char *s)
+{
+    ssize_t w = write(STDERR_FILENO, s, strlen(s));
+    (void)w;
+}
+
+/* The first SIGINT or SIGTERM finishes the batch, writes the checkpoint and exits 130 or
+ * 143; a second one exits at once (the checkpoint on disk is whole either way: it is
+ * replaced by rename). */
 static void on_signal(int sig)
 {
-    (void)sig;
+    if (g_signal) {
+        say("\nregula: second signal: exiting now; the checkpoint on disk is the last one "
+            "written, whole\n");
+        _exit(128 + sig);
+    }
+    g_signal = sig;
+    say(sig == SIGINT ? "\nregula: interrupt: finishing this batch and saving (Ctrl-C again "
+                        "quits at once)\n"
+                      : "\nregula: SIGTERM: finishing this batch and saving\n");
     if (g_run)
         rg_run_request_stop(g_run);
 }
@@ -115,10 +141,15 @@ static int report(rg_run *run, const rg_recipe *r, int64_t before)
         snprintf(where, sizeof where, "%s", *save ? save : "FILE (add --save FILE to keep the "
                                                           "state)");
         int64_t ran = res.epochs_done - before, asked = atoll(rg_recipe_get(r, "stop_after"));
-        if (!asked || ran < asked) {
-            printf("interrupted in epoch %lld; continue from the last checkpoint with "
-                   "--resume %s\n", (long long)res.epochs_done + 1, where);
-            return 130;
+        if (g_signal || !asked || ran < asked) {
+            if (*save)
+                printf("interrupted in epoch %lld; saved the run to %s; continue with: "
+                       "regula train --resume %s\n",
+                       (long long)res.epochs_done + 1, save, save);
+            else
+                printf("interrupted in epoch %lld; nothing was saved (add --save FILE to keep "
+                       "the state)\n", (long long)res.epochs_done + 1);
+            return 128 + (g_signal ? (int)g_signal : SIGINT);
         }
         printf("stopped after %lld epochs as asked (--stop-after); continue with --resume %s\n",
                (long long)ran, where);
@@ -223,7 +254,7 @@ int rg_cmd_train(int argc, char **argv)
     cb.on_batch = on_batch;
     cb.on_epoch = on_epoch;
     cb.user = &cr;
-    /* Ctrl-C ends the epoch's batch cleanly; the last epoch's checkpoint stays */
+    /* Ctrl-C or SIGTERM: the batch ends, the checkpoint is written, exit 130 or 143 */
     g_run = run;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);

@@ -46,11 +46,6 @@ rg_status rg_run_fit_epochs(rg_run *run)
     if (run->state == RG_RUN_FAILED)
         return rg_error_set(RG_ERR_INVALID, "the run failed earlier; resume it from its last "
                             "checkpoint");
-    if (run->interrupted)
-        return rg_error_set(RG_ERR_INVALID, "the run was stopped inside epoch %lld, so its "
-                            "weights are partway through that epoch; resume it from its last "
-                            "checkpoint to continue bit-identically",
-                            (long long)run->epochs_done + 1);
     if (run->state == RG_RUN_COMPLETE)
         return RG_OK;
     rg_threads_set_local(run->threads);
@@ -79,9 +74,14 @@ rg_status rg_run_fit_epochs(rg_run *run)
         if (st != RG_OK)
             break;
         if (s.interrupted) {
+            /* stopped between two batches: the checkpoint keeps the epoch's progress, so a
+             * resume goes on from the next batch, bit-identically */
             run->interrupted = 1;
+            if (*save)
+                st = rg_run_write(run, save);
             break;
         }
+        run->interrupted = 0;
         run->history[run->epochs_done++] = s;
         run->seconds_sum += s.seconds;
         ran++;

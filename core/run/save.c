@@ -122,6 +122,14 @@ rg_status rg_run_write(rg_run *run, const char *path)
             (long long)s.epoch, (long long)s.step, (long long)s.opt_steps, s.lr.plateau_scale,
             s.lr.plateau_best, (long long)s.lr.plateau_wait, s.es_best,
             (long long)s.es_best_epoch, (long long)s.es_wait);
+    /* an epoch stopped between batches (SIGINT, rg_run_request_stop): where it goes on */
+    if (s.part.batch > 0) {
+        fprintf(f, "state.batch=%lld\nstate.partial=%.17g,%.17g,%.17g,%lld,%lld\n",
+                (long long)s.part.batch, s.part.loss_sum, s.part.pen_sum, s.part.seconds,
+                (long long)s.part.hits, (long long)s.part.seen);
+        for (int k = 0; k < run->cfg.num_regs; k++)
+            fprintf(f, "state.partial_penalty.%d=%.17g\n", k, s.part.penalty[k]);
+    }
     for (int64_t e = 0; e < run->epochs_done; e++) {
         const rg_epoch_stats *h = &run->history[e];
         fprintf(f, "history.%lld=%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", (long long)e,
@@ -229,6 +237,26 @@ rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path)
     s.lr.plateau_wait = lw;
     s.es_best_epoch = ebe;
     s.es_wait = ew;
+    memset(&s.part, 0, sizeof s.part);
+    long long pb = 0;
+    if (parse_ll(c, "state.batch", &pb) && pb > 0) {
+        char buf[256];
+        long long hits, seen;
+        if (!rg_checkpoint_config_get(c, "state.partial", buf, sizeof buf) ||
+            sscanf(buf, "%lf,%lf,%lf,%lld,%lld", &s.part.loss_sum, &s.part.pen_sum,
+                   &s.part.seconds, &hits, &seen) != 5 || hits < 0 || seen < hits)
+            return rg_error_set(RG_ERR_FORMAT, "resume %s: the record of the stopped epoch is "
+                                "incomplete", path);
+        s.part.batch = pb;
+        s.part.hits = hits;
+        s.part.seen = seen;
+        for (int k = 0; k < run->cfg.num_regs; k++) {
+            char key[48];
+            snprintf(key, sizeof key, "state.partial_penalty.%d", k);
+            if (!parse_d(c, key, &s.part.penalty[k]))
+                return rg_error_set(RG_ERR_FORMAT, "resume %s: %s missing", path, key);
+        }
+    }
     rg_trainer_set_state(run->trainer, &s);
     run->epochs_done = 0;
     run->seconds_sum = 0;
@@ -403,9 +431,5 @@ rg_status rg_run_save(rg_run *run, const char *path)
     rg_api_enter(run->ctx);
     if (!path)
         return rg_api_fail(run->ctx, rg_api_null("rg_run_save", "path"));
-    if (run->interrupted)
-        return rg_api_fail(run->ctx, rg_error_set(RG_ERR_INVALID, "rg_run_save: the run was "
-                                                  "stopped inside an epoch; its last "
-                                                  "checkpoint is the state to keep"));
     return rg_api_fail(run->ctx, rg_run_write(run, path));
 }

@@ -1,6 +1,7 @@
 #include "checkpoint.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,14 +16,17 @@ typedef struct writer {
     FILE *f;
     uLong crc;
     int ok;
+    int err; /* errno of the first failed write */
 } writer;
 
 static void put(writer *w, const void *p, size_t n)
 {
     if (!w->ok)
         return;
-    if (fwrite(p, 1, n, w->f) != n)
+    if (fwrite(p, 1, n, w->f) != n) {
         w->ok = 0;
+        w->err = errno;
+    }
     w->crc = crc32(w->crc, p, (uInt)n);
 }
 
@@ -44,9 +48,11 @@ rg_status rg_checkpoint_write(const char *path, const char *meta, const char *co
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    writer w = {fopen(tmp, "wb"), crc32(0, NULL, 0), 1};
+    writer w = {fopen(tmp, "wb"), crc32(0, NULL, 0), 1, 0};
     if (!w.f)
-        return rg_error_set(RG_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+        return rg_error_set(RG_ERR_IO, "%s: cannot write: %s%s", tmp, strerror(errno),
+                            access(path, F_OK) == 0 ? "; the previous checkpoint is intact"
+                                                    : "");
     put(&w, MAGIC, 8);
     put_u32(&w, (uint32_t)strlen(meta));
     put(&w, meta, strlen(meta));
@@ -65,12 +71,43 @@ rg_status rg_checkpoint_write(const char *path, const char *meta, const char *co
     }
     uLong crc = w.crc;
     put_u32(&w, (uint32_t)crc);
-    int ok = w.ok && fflush(w.f) == 0 && fsync(fileno(w.f)) == 0;
-    ok = (fclose(w.f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
+    if (w.ok && fflush(w.f) != 0) {
+        w.ok = 0;
+        w.err = errno;
+    }
+    if (w.ok && fsync(fileno(w.f)) != 0) {
+        w.ok = 0;
+        w.err = errno;
+    }
+    if (fclose(w.f) != 0 && w.ok) {
+        w.ok = 0;
+        w.err = errno;
+    }
+    if (w.ok && rename(tmp, path) != 0) {
+        w.ok = 0;
+        w.err = errno;
+    }
+    if (!w.ok) {
         unlink(tmp);
-        return rg_error_set(RG_ERR_IO, "%s: cannot write checkpoint: %s", path, strerror(e));
+        int full = w.err == ENOSPC || w.err == EDQUOT || w.err == EFBIG;
+        return rg_error_set(RG_ERR_IO, "%s: cannot write checkpoint: %s%s%s", path,
+                            strerror(w.err), full ? " (the disk or a size limit is full)" : "",
+                            access(path, F_OK) == 0 ? "; the previous checkpoint there is "
+                                                      "intact"
+                                                    : "; no checkpoint was kept");
+    }
+    /* the rename itself reaches the disk: a power cut after this keeps the new file */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
     }
     return RG_OK;
 }

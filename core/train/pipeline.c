@@ -17,7 +17,7 @@
 
 struct rg_pipeline {
     rg_trainer *t;
-    int64_t batches, step0;
+    int64_t first, batches, step0; /* batches [first, batches) of the epoch */
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -37,7 +37,7 @@ static void *worker(void *arg)
     rg_threads_set_local(p->threads);
     rg_activity_use_slot(RG_ACTIVITY_PIPELINE);
     int64_t b = t->cfg.batch, n = t->n_train;
-    for (int64_t i = 0; i < p->batches; i++) {
+    for (int64_t i = p->first; i < p->batches; i++) {
         pthread_mutex_lock(&p->mu);
         while (!p->stop && p->produced - p->consumed >= SLOTS)
             pthread_cond_wait(&p->cv, &p->mu);
@@ -77,14 +77,15 @@ void rg_pipeline_destroy(rg_pipeline *p)
     free(p);
 }
 
-rg_status rg_pipeline_start(rg_trainer *t, int64_t batches, rg_pipeline **out)
+rg_status rg_pipeline_start(rg_trainer *t, int64_t first, int64_t batches, rg_pipeline **out)
 {
     /* the record lives as long as the trainer: no allocation per epoch */
     rg_pipeline *p = t->pipe;
     memset(p, 0, sizeof *p);
     p->t = t;
+    p->first = first;
     p->batches = batches;
-    p->step0 = t->step;
+    p->step0 = t->step - first; /* step0 + i: the global step of batch i */
     p->threads = rg_threads_count();
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -100,7 +101,7 @@ rg_status rg_pipeline_start(rg_trainer *t, int64_t batches, rg_pipeline **out)
 rg_status rg_pipeline_take(rg_pipeline *p, int64_t i, int64_t *count)
 {
     pthread_mutex_lock(&p->mu);
-    while (p->produced <= i && p->status == RG_OK)
+    while (p->produced <= i - p->first && p->status == RG_OK)
         pthread_cond_wait(&p->cv, &p->mu);
     rg_status st = p->status;
     int s = (int)(i % SLOTS);

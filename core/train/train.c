@@ -300,21 +300,36 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     rg_rng_stream s;
     rg_rng_stream_init(&s, t->cfg.seed, (uint64_t)t->epoch + 1, 0, RG_SITE_SHUFFLE);
     rg_rng_shuffle(&s, t->order, n);
-    double loss_sum = 0.0, pen_sum = 0.0;
-    int64_t hits = 0, seen = 0;
-    memset(t->penalty_epoch, 0, sizeof t->penalty_epoch);
+    /* an epoch stopped between batches goes on where it stopped, with its sums */
+    int64_t first = t->part.batch > 0 && t->part.batch < batches ? t->part.batch : 0;
+    double loss_sum = first ? t->part.loss_sum : 0.0, pen_sum = first ? t->part.pen_sum : 0.0;
+    int64_t hits = first ? t->part.hits : 0, seen = first ? t->part.seen : 0;
+    t0 -= first ? t->part.seconds : 0.0;
+    if (first)
+        memcpy(t->penalty_epoch, t->part.penalty, sizeof t->penalty_epoch);
+    else
+        memset(t->penalty_epoch, 0, sizeof t->penalty_epoch);
+    memset(&t->part, 0, sizeof t->part);
     rg_pipeline *pipe = NULL;
-    rg_status st = rg_pipeline_start(t, batches, &pipe);
+    rg_status st = rg_pipeline_start(t, first, batches, &pipe);
     if (st != RG_OK)
         return st;
-    for (int64_t i = 0; i < batches; i++) {
-        if (t->cfg.stop_flag && *t->cfg.stop_flag) {
-            /* a clean stop between batches: the epoch is not counted */
+    for (int64_t i = first; i < batches; i++) {
+        if (t->cfg.stop_flag && *t->cfg.stop_flag && i > first) {
+            /* a clean stop between batches: the epoch's progress is kept */
             rg_pipeline_stop(pipe);
             t->x = t->slot_x[0];
             t->t = t->slot_t[0];
             t->labels = t->slot_labels[0];
+            t->part.batch = i;
+            t->part.loss_sum = loss_sum;
+            t->part.pen_sum = pen_sum;
+            t->part.hits = hits;
+            t->part.seen = seen;
+            t->part.seconds = now_seconds() - t0;
+            memcpy(t->part.penalty, t->penalty_epoch, sizeof t->part.penalty);
             memset(stats, 0, sizeof *stats);
+            stats->epoch = t->epoch + 1;
             stats->interrupted = 1;
             return RG_OK;
         }
@@ -506,6 +521,7 @@ void rg_trainer_get_state(const rg_trainer *t, rg_trainer_state *s)
     s->es_best = t->es_best;
     s->es_best_epoch = t->es_best_epoch;
     s->es_wait = t->es_wait;
+    s->part = t->part;
 }
 
 void rg_trainer_set_state(rg_trainer *t, const rg_trainer_state *s)
@@ -517,6 +533,7 @@ void rg_trainer_set_state(rg_trainer *t, const rg_trainer_state *s)
     t->es_best = s->es_best;
     t->es_best_epoch = s->es_best_epoch;
     t->es_wait = s->es_wait;
+    t->part = s->part;
 }
 
 float *rg_trainer_best_weights(rg_trainer *t, int64_t *count)

@@ -30,7 +30,9 @@ typedef struct rg_epoch_stats {
     double val_loss, val_accuracy;     /* eval mode; NaN without a validation split */
     double seconds;                    /* training steps only, evaluation excluded */
     double eval_seconds;
-    int interrupted;                   /* stop_flag was raised: nothing else is valid */
+    int interrupted;                   /* stop_flag was raised: the epoch stopped between two
+                                          batches, its progress is kept in the trainer state
+                                          (rg_trainer_partial) and the next run_epoch goes on */
 } rg_epoch_stats;
 
 typedef enum rg_early_metric {
@@ -58,8 +60,9 @@ typedef struct rg_train_config {
     /* 0: augs[k] applies to every sample; g > 0: consecutive augmenters with
      * the same g form a one-of group, each sample gets one of them. */
     int aug_group[RG_TRAIN_MAX_PLUGINS];
-    /* Checked before every batch; when it becomes nonzero the epoch ends at once,
-     * uncounted (rg_epoch_stats.interrupted). May be raised from a signal handler. */
+    /* Checked before every batch; when it becomes nonzero the epoch stops there
+     * (rg_epoch_stats.interrupted), keeping its progress. May be raised from a signal
+     * handler. */
     volatile int *stop_flag;
     void (*on_batch)(void *user, const rg_progress *p);
     void (*on_epoch)(void *user, const rg_epoch_stats *s);
@@ -101,11 +104,20 @@ int64_t rg_trainer_restore_best(rg_trainer *t);
 
 /* Everything besides weights and optimizer slots that a resumed run needs to
  * continue bit-identically (randomness is keyed on these counters). */
+/* An epoch stopped between batches: where it goes on and its running sums. */
+typedef struct rg_trainer_partial {
+    int64_t batch;            /* next batch of the epoch (0: at an epoch boundary) */
+    double loss_sum, pen_sum, seconds;
+    int64_t hits, seen;
+    double penalty[RG_TRAIN_MAX_PLUGINS];
+} rg_trainer_partial;
+
 typedef struct rg_trainer_state {
     int64_t epoch, step, opt_steps;
     rg_lr_state lr;
     double es_best;
     int64_t es_best_epoch, es_wait;
+    rg_trainer_partial part;
 } rg_trainer_state;
 void rg_trainer_get_state(const rg_trainer *t, rg_trainer_state *s);
 void rg_trainer_set_state(rg_trainer *t, const rg_trainer_state *s);

@@ -50,6 +50,7 @@ struct rg_trainer {
     float *post[RG_MODEL_MAX_LAYERS]; /* what layer i+1 reads */
     double penalty[RG_TRAIN_MAX_PLUGINS];        /* this step's terms */
     double penalty_epoch[RG_TRAIN_MAX_PLUGINS];  /* mean over the last epoch */
+    rg_trainer_partial part;                     /* an epoch stopped between batches */
     char targets_text[RG_TRAIN_MAX_PLUGINS][256];
 
     int64_t in_features;
@@ -81,7 +82,8 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
 typedef struct rg_pipeline rg_pipeline;
 rg_pipeline *rg_pipeline_create(void);
 void rg_pipeline_destroy(rg_pipeline *p);
-rg_status rg_pipeline_start(rg_trainer *t, int64_t batches, rg_pipeline **out);
+/* Batches [first, batches) of the epoch: first > 0 goes on with an epoch that stopped. */
+rg_status rg_pipeline_start(rg_trainer *t, int64_t first, int64_t batches, rg_pipeline **out);
 /* Blocks until batch i is ready; sets t->x and t->t to it. */
 rg_status rg_pipeline_take(rg_pipeline *p, int64_t i, int64_t *count);
 /* Marks batch i consumed, freeing its slot. */

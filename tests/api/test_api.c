@@ -283,11 +283,17 @@ Test(api, fit_on_memory_learns_and_reports_through_callbacks)
     rg_recipe_destroy(r);
 }
 
-Test(api, a_stop_request_ends_the_fit_cleanly_and_a_stopped_run_cannot_fit_on)
+Test(api, a_stop_request_ends_the_fit_cleanly_and_the_run_goes_on_mid_epoch)
 {
     rg_recipe *r = small_recipe("3");
     rg_dataset *train = api_dataset(ctx, 300, 1);
+    float whole[30 * 3], stopped[30 * 3], resumed[30 * 3];
     rg_run *run = NULL;
+    cr_assert_eq(rg_run_create_with_data(ctx, r, train, NULL, &run), RG_OK);
+    cr_assert_eq(rg_run_fit(run, NULL), RG_OK, "%s", rg_context_error(ctx));
+    probe(rg_run_model(run), whole);
+    rg_run_destroy(run);
+
     cr_assert_eq(rg_run_create_with_data(ctx, r, train, NULL, &run), RG_OK);
     counts c = {.stop_at_batch = 11};
     rg_callbacks cb = rg_default_callbacks();
@@ -299,14 +305,29 @@ Test(api, a_stop_request_ends_the_fit_cleanly_and_a_stopped_run_cannot_fit_on)
     rg_run_result res = {.struct_size = sizeof res};
     rg_run_get_result(run, &res);
     cr_assert_eq(res.state, RG_RUN_PAUSED);
-    cr_assert_eq(res.epochs_done, 1, "the interrupted second epoch is not counted");
-    cr_assert_eq(rg_run_fit(run, &cb), RG_ERR_INVALID);
-    cr_assert(strstr(rg_context_error(ctx), "stopped inside epoch 2"), "%s",
-              rg_context_error(ctx));
+    cr_assert_eq(res.epochs_done, 1, "the stopped second epoch is not counted yet");
+    /* a checkpoint of the stopped run resumes mid-epoch ... */
     char path[300];
     snprintf(path, sizeof path, "%s/x.ckpt", dir);
-    cr_assert_eq(rg_run_save(run, path), RG_ERR_INVALID);
+    cr_assert_eq(rg_run_save(run, path), RG_OK, "%s", rg_context_error(ctx));
+    /* ... and the run itself goes on from the next batch: both end as the whole run */
+    c.stop_at_batch = 0;
+    cr_assert_eq(rg_run_fit(run, &cb), RG_OK, "%s", rg_context_error(ctx));
+    rg_run_get_result(run, &res);
+    cr_assert_eq(res.state, RG_RUN_COMPLETE);
+    cr_assert_eq(res.epochs_done, 3);
+    probe(rg_run_model(run), stopped);
+    cr_assert_eq(memcmp(whole, stopped, sizeof whole), 0, "the stopped and continued run differs");
     rg_run_destroy(run);
+    rg_recipe *none = NULL;
+    cr_assert_eq(rg_recipe_create(ctx, &none), RG_OK);
+    cr_assert_eq(rg_run_resume_with_data(ctx, path, none, train, NULL, &run), RG_OK, "%s",
+                 rg_context_error(ctx));
+    cr_assert_eq(rg_run_fit(run, NULL), RG_OK, "%s", rg_context_error(ctx));
+    probe(rg_run_model(run), resumed);
+    cr_assert_eq(memcmp(whole, resumed, sizeof whole), 0, "the mid-epoch resume differs");
+    rg_run_destroy(run);
+    rg_recipe_destroy(none);
     rg_dataset_destroy(train);
     rg_recipe_destroy(r);
 }

@@ -447,8 +447,10 @@ RG_API void rg_run_destroy(rg_run *run);
  * recipe's test is false) and writes the summary. cb may be NULL. On an error the run is
  * RG_RUN_FAILED and the checkpoint of the last good epoch stays on disk. */
 RG_API rg_status rg_run_fit(rg_run *run, const rg_callbacks *cb);
-/* Asks the fit in progress to stop cleanly after the current batch (the epoch is then
- * not counted and training resumes at its start). Async-signal-safe. */
+/* Asks the fit in progress to stop cleanly after the current batch. Async-signal-safe.
+ * 0.3: the stopped epoch's progress is kept: rg_run_fit again goes on from the next
+ * batch, and rg_run_save (or the recipe's save, written at the stop) makes a checkpoint a
+ * resume goes on from, bit-identically. (0.2 restarted the epoch.) */
 RG_API void rg_run_request_stop(rg_run *run);
 RG_API rg_status rg_run_get_result(const rg_run *run, rg_run_result *out);
 /* Per-epoch history, epochs 1 .. epochs_done. */
