@@ -11,6 +11,9 @@ B=$2
 ROUNDS=${3:-3}
 RECIPE=(train --data fashion-mnist --model mlp:512,256 --epochs 10 --batch 128 --optimizer sgd
         --lr 0.05 --momentum 0.9 --lr-schedule cosine --reg l2:lambda=5e-4 --seed 1 --quiet)
+# BENCH_EXTRA="--reg dropout:rate=0.2 --aug hflip": more flags for both binaries
+read -r -a EXTRA <<< "${BENCH_EXTRA:-}"
+RECIPE+=("${EXTRA[@]}")
 one() { # one BIN -> "s_per_epoch wall test_accuracy"
     local t0 t1 out
     t0=$(date +%s.%N)

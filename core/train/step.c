@@ -76,12 +76,20 @@ static rg_status plugin_failed(const rg_plugin_instance *pi, const char *hook, r
     return rg_error_wrap(RG_ERR_PLUGIN, "plugin %s: %s() failed", pi->plugin->desc.name, hook);
 }
 
+/* -DREGULA_BOUNDARY_CHECKS=OFF compiles the checks at the plugin boundary out, only so that
+ * bench/checks_overhead.sh can measure what they cost. */
+#ifdef RG_NO_BOUNDARY_CHECKS
+#define RG_CHECKS 0
+#else
+#define RG_CHECKS 1
+#endif
+
 /* The guard words after a host buffer (alloc.h), checked after each hook that was
  * handed it: an overrun is named before it can corrupt the heap or the next plugin. */
 static rg_status guarded(const rg_plugin_instance *pi, const char *hook, float *buf,
                          int64_t len, const char *what, const char *tensor, int64_t shown)
 {
-    int over = rg_guard_check(buf, (size_t)len);
+    int over = RG_CHECKS ? rg_guard_check(buf, (size_t)len) : 0;
     if (!over)
         return RG_OK;
     return rg_error_set(RG_ERR_PLUGIN,
@@ -103,6 +111,8 @@ static rg_status guarded(const rg_plugin_instance *pi, const char *hook, float *
 static int sample_positions(int64_t n, int64_t *pos)
 {
     int k = 0;
+    if (!RG_CHECKS)
+        return 0;
     for (int64_t i = 0; i < n && i < 16; i++)
         pos[k++] = i;
     for (int64_t i = 16; i < n - 16 && k < RG_CONST_SAMPLES - 16; i += RG_CONST_STRIDE)
@@ -117,6 +127,8 @@ static int sample_positions(int64_t n, int64_t *pos)
 static int all_finite(const float *v, int64_t n)
 {
     uint32_t bad = 0;
+    if (!RG_CHECKS)
+        return 1;
     for (int64_t i = 0; i < n; i++) {
         uint32_t u;
         memcpy(&u, &v[i], sizeof u);
@@ -349,6 +361,8 @@ static rg_status check_augmented(const rg_trainer *t, const rg_plugin_instance *
 {
     const rg_dataset *ds = t->data;
     int64_t f = t->in_features, k = t->model->num_classes, total = n * f;
+    if (!RG_CHECKS)
+        return RG_OK;
     int ranged = ds->fpixels == NULL;
     /* on the bits, so it vectorizes: a float is in [0, 1] iff its bits are at most those of
      * 1.0f (NaN and +inf are above) or it is -0.0f */

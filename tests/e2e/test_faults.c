@@ -147,3 +147,20 @@ Test(faults, augmented_pixels_must_be_finite_and_in_range_and_targets_distributi
                              "entry 0) (epoch 1, step 0): targets must be non-negative and sum "
                              "to 1");
 }
+
+/* A constructor that crashes or exits while the plugin loads: the forked probe load sees it
+ * and `regula train` refuses the plugin with that reason, instead of dying with it. */
+Test(faults, a_constructor_that_crashes_or_exits_is_reported_before_training)
+{
+    const char *modes[] = {"segv", "exit"};
+    const char *want[] = {"the plugin crashed while loading: SIGSEGV in its constructor",
+                          "the plugin called exit(7) while loading"};
+    for (int i = 0; i < 2; i++) {
+        setenv("FIXTURE_CTOR", modes[i], 1);
+        int st = train("--epochs 1 --reg " REGULA_TEST_FIXTURES "/fixture_ctor.so");
+        cr_assert_eq(st, 1, "%s: exit %d:\n%s", modes[i], st, out);
+        cr_assert(strstr(out, want[i]) != NULL, "no '%s' in:\n%s", want[i], out);
+        cr_assert(strstr(out, "regula plugin check") != NULL, "%s", out);
+    }
+    unsetenv("FIXTURE_CTOR");
+}
