@@ -198,6 +198,16 @@ static rg_status run_loaded(runner *r)
         if (run(r, name, LIFE, rg_check_param, &index[i]) < 0)
             return RG_ERR_IO;
     }
+    if (p->desc.state_save) {
+        if (run(r, "state round trip", LIFE " state_size() state_save() state_load()",
+                rg_check_state, NULL) < 0)
+            return RG_ERR_IO;
+    } else if (p->desc.caps & RG_CAP_STATEFUL) {
+        emit(r, RG_CHECK_FAIL, "state round trip",
+             "the plugin declares RG_CAP_STATEFUL but has no state hooks (ABI 1.2 "
+             "state_size/state_save/state_load): its state is lost in checkpoints and "
+             "--resume refuses runs that use it");
+    }
     return p->desc.kind == RG_PLUGIN_AUGMENTER ? run_augmenter(r) : run_regularizer(r);
 }
 

@@ -114,6 +114,8 @@ double rg_chk_fd_noise(double a, double b, double h);
 int rg_chk_bits_equal(const float *a, const float *b, int64_t n, int64_t *first_diff);
 
 /* ------------------------------------------------------------ the checks */
+rg_check_verdict rg_check_state(rg_check_child *, const rg_check_ctx *, const void *, char *,
+                                size_t);
 rg_check_verdict rg_check_load(rg_check_child *, const rg_check_ctx *, const void *, char *,
                                size_t);
 rg_check_verdict rg_check_older_host(rg_check_child *, const rg_check_ctx *, const void *,

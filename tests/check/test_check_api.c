@@ -248,3 +248,31 @@ Test(check_api, timeout_option_bounds_a_hanging_hook)
     expect("penalty >= 0", RG_CHECK_NA, "not run");
     cr_assert_lt(t1.tv_sec - t0.tv_sec, 8);
 }
+
+/* ------------------------------------------------------------ plugin state (ABI 1.2) */
+
+Test(check_api, a_complete_state_round_trip_passes)
+{
+    run_checker(FX "anchor.so", REGULA_ABI_MINOR, 20);
+    expect("state round trip", RG_CHECK_PASS, "same penalty and gradient bits");
+    run_checker(REGULA_TEST_PLUGINS "/l2sp.so", REGULA_ABI_MINOR, 20);
+    expect("state round trip", RG_CHECK_PASS, "truncated states refused");
+}
+
+Test(check_api, a_state_that_does_not_restore_the_plugin_fails)
+{
+    run_checker(FX "state_lost.so", REGULA_ABI_MINOR, 20);
+    expect("state round trip", RG_CHECK_FAIL, "the saved state is incomplete");
+}
+
+Test(check_api, a_state_load_that_accepts_a_truncated_state_fails)
+{
+    run_checker(FX "state_trusts.so", REGULA_ABI_MINOR, 20);
+    expect("state round trip", RG_CHECK_FAIL, "accepted the first 0 of");
+}
+
+Test(check_api, stateful_without_state_hooks_fails)
+{
+    run_checker(REGULA_TEST_FIXTURES "/fixture_stateful.so", REGULA_ABI_MINOR, 20);
+    expect("state round trip", RG_CHECK_FAIL, "declares RG_CAP_STATEFUL but has no state hooks");
+}
