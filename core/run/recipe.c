@@ -197,12 +197,34 @@ static rg_status set_field(rg_recipe *r, int i, const char *value)
         for (const char *p = canon; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL)
             if (*p && *p != ';')
                 members++;
-        if (members < 2)
-            return rg_error_set(RG_ERR_INVALID, "aug_oneof %s: expected two or more specs "
-                                "separated by ';'", value);
+        int empty = canon[0] == ';' || strstr(canon, ";;") != NULL ||
+                    (*canon && canon[strlen(canon) - 1] == ';');
+        if (members < 2 || empty)
+            return rg_error_set(RG_ERR_INVALID, "aug_oneof %s: expected two or more non-empty "
+                                "specs separated by ';'", value);
         int aug = rg_field_find("aug");
         r->set[aug] = 1;
         return append(r, aug, canon);
+    }
+    if (d->type == RG_FIELD_LIST && strchr(canon, ';')) {
+        /* ';' separates the members of a one-of group of augmenters, and nothing else: the
+         * JSON form writes such an item as an array, which must read back the same */
+        if (strcmp(d->name, "aug") != 0)
+            return rg_error_set(RG_ERR_INVALID, "%s %s: a spec may not contain ';' (one-of "
+                                "groups are for augmenters)", d->name, value);
+        int members = 0, empty = 0;
+        for (const char *p = canon;; p++) {
+            const char *e = strchr(p, ';');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            members++;
+            empty |= len == 0;
+            if (!e)
+                break;
+            p = e;
+        }
+        if (members < 2 || empty)
+            return rg_error_set(RG_ERR_INVALID, "%s %s: a one-of group needs two or more "
+                                "non-empty specs separated by ';'", d->name, value);
     }
     r->set[i] = 1;
     if (d->type == RG_FIELD_LIST) {

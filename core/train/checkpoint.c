@@ -242,7 +242,15 @@ static rg_status parse(reader *r, rg_checkpoint *c)
             if (t->shape[d] < 0 || t->shape[d] > ((int64_t)1 << 34))
                 return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: %s dim %u is %lld", r->path,
                                     r->pos - 8, t->name, d, (long long)t->shape[d]);
-            t->numel *= t->shape[d];
+            /* a product of legal dims can still overflow, or wrap the byte count: bound
+             * it by what the file holds before it is used */
+            int64_t prod;
+            if (__builtin_mul_overflow(t->numel, t->shape[d], &prod) ||
+                (uint64_t)prod > (uint64_t)(r->len - r->pos) / sizeof(float))
+                return rg_error_set(RG_ERR_FORMAT, "%s: byte %zu: %s's shape needs more floats "
+                                    "than the %zu bytes left in the file", r->path, r->pos - 8,
+                                    t->name, r->len - r->pos);
+            t->numel = prod;
         }
         size_t bytes = (size_t)t->numel * sizeof(float);
         if ((st = need(r, bytes, t->name)) != RG_OK)
