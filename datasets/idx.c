@@ -241,8 +241,9 @@ rg_status rg_idx_load(const char *images_path, const char *labels_path, rg_datas
         goto done;
     }
 
-    /* A header can claim far more than the file holds: refuse before allocating. Deflate
-     * expands at most about 1032:1, so a gzip file of S bytes holds at most 1032*S. */
+    /* A header can claim far more than the file holds: refuse a large claim before
+     * allocating (a small one is read and reported at the byte where the data ends).
+     * Deflate expands at most about 1032:1, so a gzip file of S bytes holds at most 1032*S. */
     {
         struct stat sb;
         uint64_t limit = 0;
@@ -250,7 +251,7 @@ rg_status rg_idx_load(const char *images_path, const char *labels_path, rg_datas
             uint64_t fs = (uint64_t)sb.st_size;
             limit = gzdirect(img.gz) ? fs : (fs > UINT64_MAX / 1040 ? UINT64_MAX : fs * 1040);
         }
-        if (limit && pixel_bytes > limit) {
+        if (limit && pixel_bytes > limit && pixel_bytes > ((uint64_t)1 << 26)) {
             st = rg_error_set(RG_ERR_FORMAT,
                               "%s: byte 4: the header declares %" PRIu32 " x %" PRIu32
                               " x %" PRIu32 " = %" PRIu64 " pixel bytes, more than the %"
