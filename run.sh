@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 
 PACKAGES=(gcc make cmake pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev
           libcairo2-dev libcriterion-dev libjansson-dev dataset-fashion-mnist
-          python3 python3-numpy python3-torch)
+          python3 python3-numpy python3-torch
+          clang libclang-rt-14-dev libomp-14-dev)  # the libFuzzer stage of `test`
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 install_missing() {
@@ -52,6 +53,10 @@ test)
     build build-asan -DREGULA_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir build-asan --output-on-failure
+    # libFuzzer harnesses (tests/fuzz, clang): regression inputs, then 20 s of fuzzing each.
+    build build-fuzz -DCMAKE_C_COMPILER=clang -DREGULA_FUZZ=ON -DREGULA_BUILD_TESTS=OFF \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo
+    tests/fuzz/run_fuzz.sh build-fuzz
     ;;
 build)
     install_missing

@@ -24,6 +24,8 @@ names=("$@")
 work=$build/fuzz-work
 rm -rf "$work"
 mkdir -p "$work/tmp"
+# libFuzzer writes crash-* files to the current directory unless told otherwise.
+cd "$work" || exit 2
 # The harnesses' scratch files (mkstemp in $TMPDIR) stay in the build tree.
 export TMPDIR=$work/tmp
 # A header may declare up to 16 GiB (the readers' own cap, checked before they read the
@@ -50,7 +52,8 @@ for name in "${names[@]}"; do
     regress=("$src/regress/$name"/*)
     shopt -u nullglob
     if [ ${#regress[@]} -gt 0 ] &&
-        ! "$bin" -timeout=10 -rss_limit_mb=1024 "${regress[@]}" >"$work/$name.regress.log" 2>&1; then
+        ! "$bin" -timeout=10 -rss_limit_mb=1024 -artifact_prefix="$artifacts/regress-" \
+            "${regress[@]}" >"$work/$name.regress.log" 2>&1; then
         echo "fuzz_$name: FAIL: a regression input crashes (log: $work/$name.regress.log)"
         grep -E "^(==[0-9]+==ERROR|SUMMARY|Running:|fuzz)|runtime error" "$work/$name.regress.log" |
             tail -n 6 | sed 's/^/    /'
