@@ -1,6 +1,7 @@
 #include "faults.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,10 @@
 static char g_checkpoint[4300] = "regula: no checkpoint was kept (--save FILE keeps one per "
                                  "epoch)\n";
 static double g_timeout;
+/* What the command was doing, for a crash outside any hook: two buffers, the one in use
+ * named by g_phase_at, so the handler never reads one being written. */
+static char g_phase[2][160] = {"starting", "starting"};
+static volatile sig_atomic_t g_phase_at;
 static volatile sig_atomic_t g_done;
 
 static void put(const char *s)
@@ -61,7 +66,9 @@ static void on_fatal(int sig)
     }
     put("regula: ");
     put(signal_name(sig));
-    put(" outside any plugin hook: a bug in regula, please report it\n");
+    put(" outside any plugin hook, while ");
+    put(g_phase[g_phase_at]);
+    put(": a bug in regula, please report it\n");
     put(g_checkpoint);
     signal(sig, SIG_DFL);
     raise(sig);
@@ -119,6 +126,16 @@ void rg_cli_faults_checkpoint(const char *path, int64_t epoch)
     if (path && *path)
         snprintf(g_checkpoint, sizeof g_checkpoint, "regula: the last good checkpoint is %s "
                  "(epoch %lld); continue with --resume %s\n", path, (long long)epoch, path);
+}
+
+void rg_cli_faults_phase(const char *fmt, ...)
+{
+    int next = !g_phase_at;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_phase[next], sizeof g_phase[next], fmt, ap);
+    va_end(ap);
+    g_phase_at = next;
 }
 
 void rg_cli_faults_done(void)

@@ -13,6 +13,9 @@
 void rg_cli_faults_install(double hook_timeout);
 /* After each epoch's checkpoint: what the messages say is kept. path NULL: none. */
 void rg_cli_faults_checkpoint(const char *path, int64_t epoch);
+/* What the command is doing ("training epoch 2, batch 17 of 422"), named by the message of
+ * a crash outside any plugin hook. Not async-signal-safe: call it from normal code. */
+void rg_cli_faults_phase(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Training is over: an exit from here on is the command's own. */
 void rg_cli_faults_done(void);
 

@@ -55,6 +55,8 @@ typedef struct cli_run {
 static int on_batch(void *user, const rg_batch_info *b)
 {
     rg_progress_batch(&((cli_run *)user)->printer, b);
+    rg_cli_faults_phase("training epoch %lld, after batch %lld of %lld", (long long)b->epoch,
+                        (long long)b->batch, (long long)b->batches);
     return 0;
 }
 
@@ -63,6 +65,8 @@ static int on_epoch(void *user, const rg_epoch_info *e)
     cli_run *cr = user;
     rg_progress_epoch(&cr->printer, e);
     rg_cli_faults_checkpoint(cr->save, e->epoch);
+    rg_cli_faults_phase("after epoch %lld (the next epoch, or the test evaluation)",
+                        (long long)e->epoch);
     if (cr->count < cr->cap)
         cr->history[cr->count++] = *e;
     rg_cli_diagnose(cr->history, cr->count);
@@ -247,6 +251,7 @@ int rg_cmd_train(int argc, char **argv)
     if (before > 0 && *cr.save)
         rg_cli_faults_checkpoint(cr.save, before);
     rg_cli_faults_install(x.hook_timeout);
+    rg_cli_faults_phase("starting the run (before its first batch)");
     print_header(run, eff, rg_context_threads(ctx));
     if (x.resume)
         printf("resumed %s after epoch %lld\n", x.resume, (long long)before);

@@ -30,6 +30,8 @@ void rg_optim_config_defaults(rg_optim_config *cfg);
 rg_status rg_optim_init(rg_optimizer *opt, const rg_optim_config *cfg, rg_param **params,
                         int num_params);
 /* One update from the gradients in params[i]->grad, at learning rate lr. */
-void rg_optim_step(rg_optimizer *opt, rg_param **params, int num_params, double lr);
+/* Returns the index of the first parameter whose gradient held an inf or NaN (checked in
+ * the update loop itself), or -1. */
+int rg_optim_step(rg_optimizer *opt, rg_param **params, int num_params, double lr);
 
 #endif

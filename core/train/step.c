@@ -1,5 +1,6 @@
 /* One training step, from a filled batch to updated weights. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../alloc.h"
@@ -122,6 +123,21 @@ static int sample_positions(int64_t n, int64_t *pos)
     return k;
 }
 
+static int all_finite(const float *v, int64_t n);
+
+/* Finite at the sample positions: what the per-step boundary check reads of an activation
+ * or activation gradient. A non-finite value elsewhere still surfaces (as a non-finite
+ * loss or an optimizer gradient check) and is then traced back to the plugin by a full
+ * scan of the buffers, which are still in memory: blame_nonfinite_site(). */
+static int sampled_finite(const float *v, int64_t n)
+{
+    int64_t pos[RG_CONST_SAMPLES];
+    int ns = sample_positions(n, pos), ok = 1;
+    for (int q = 0; q < ns; q++)
+        ok &= isfinite(v[pos[q]]);
+    return ok;
+}
+
 /* Integer test of the exponent bits: vectorizes without -ffast-math, so the
  * per-step check of plugin gradients stays cheap. */
 static int all_finite(const float *v, int64_t n)
@@ -181,7 +197,7 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
                                            (int64_t)(s->state_bytes + 3) / 4, "state",
                                            l->name, (int64_t)s->state_bytes)) != RG_OK))
                 return st;
-            if (!all_finite(s->buf, len))
+            if (!sampled_finite(s->buf, len))
                 return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_forward() produced a "
                                     "non-finite activation after %s (epoch %lld, step %lld)",
                                     s->pi->plugin->desc.name, l->name,
@@ -223,7 +239,7 @@ static rg_status backward(rg_trainer *t, int64_t n)
                                            (int64_t)(s->state_bytes + 3) / 4, "state",
                                            l->name, (int64_t)s->state_bytes)) != RG_OK))
                 return st;
-            if (!all_finite(m->grad[i], len))
+            if (!sampled_finite(m->grad[i], len))
                 return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_backward() produced a "
                                     "non-finite gradient at %s (epoch %lld, step %lld)",
                                     s->pi->plugin->desc.name, l->name,
@@ -272,7 +288,12 @@ static rg_status add_penalties(rg_trainer *t, double *total)
                                     tg->param->name, (long long)pos[q], (double)before[q],
                                     (double)tg->param->value[pos[q]], (long long)t->epoch + 1,
                                     (long long)t->step);
-        if (!isfinite(p) || !all_finite(tg->param->grad, tg->param->numel))
+        /* the penalty and a sample of its gradient here, so the right plugin is named in
+         * the common case; every element is checked in the optimizer's update loop */
+        int grad_ok = 1;
+        for (int q = 0; q < ns; q++)
+            grad_ok &= isfinite(tg->param->grad[pos[q]]);
+        if (!isfinite(p) || !grad_ok)
             return rg_error_set(RG_ERR_NUMERIC,
                                 "plugin %s: penalty() on %s produced a non-finite %s",
                                 tg->pi->plugin->desc.name, tg->param->name,
@@ -485,6 +506,57 @@ double rg_trainer_lr(const rg_trainer *t)
                     t->steps_per_epoch, t->total_steps);
 }
 
+/* After a non-finite loss (backward = 0) or parameter gradient (backward = 1): the first
+ * activation hook whose output buffer holds a non-finite value, in the order they ran. */
+static rg_status blame_nonfinite_site(const rg_trainer *t, int64_t n, int backward)
+{
+    const rg_model *m = t->model;
+    for (int j = 0; j < m->num_layers; j++) {
+        int i = backward ? m->num_layers - 1 - j : j;
+        const rg_layer *l = &m->layers[i];
+        int64_t len = n * rg_shape_size(l->out);
+        for (int k = 0; k < t->site_count[i]; k++) {
+            const rg_site *s = &t->sites[t->site_first[i] + k];
+            if (backward ? all_finite(m->grad[i], len) : all_finite(s->buf, len))
+                continue;
+            return rg_error_set(RG_ERR_PLUGIN, "plugin %s: %s() produced a non-finite %s %s %s "
+                                "(epoch %lld, step %lld)", s->pi->plugin->desc.name,
+                                backward ? "activation_backward" : "activation_forward",
+                                backward ? "gradient" : "activation", backward ? "at" : "after",
+                                l->name, (long long)t->epoch + 1, (long long)t->step);
+        }
+    }
+    return RG_OK;
+}
+
+/* A gradient the optimizer found non-finite although the loss is finite: the plugins
+ * whose penalty() touched that tensor, or whose activation_backward() output is not
+ * finite, are the suspects. */
+static rg_status nonfinite_gradient(const rg_trainer *t, int64_t n, const rg_param *p)
+{
+    rg_status st = blame_nonfinite_site(t, n, 1);
+    if (st != RG_OK)
+        return st;
+    char names[512] = "";
+    for (int k = 0; k < t->num_targets; k++) {
+        const rg_target *tg = &t->targets[k];
+        if (tg->param != p || !tg->pi->plugin->reg.penalty)
+            continue;
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
+                 tg->pi->plugin->desc.name);
+    }
+    if (names[0])
+        return rg_error_set(RG_ERR_NUMERIC,
+                            "plugin %s: penalty() on %s produced a non-finite gradient "
+                            "(epoch %lld, step %lld; the loss is finite)",
+                            names, p->name, (long long)t->epoch + 1, (long long)t->step);
+    return rg_error_set(RG_ERR_NUMERIC,
+                        "the gradient of %s became non-finite at epoch %lld step %lld though "
+                        "the loss is finite (lower --lr?)",
+                        p->name, (long long)t->epoch + 1, (long long)t->step + 1);
+}
+
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                         int64_t *correct)
 {
@@ -507,6 +579,10 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
      * reliable argmax */
     int64_t hits = rg_count_correct(n, k, t->post[last], t->labels);
     double data_loss = sum / (double)n, pen = 0.0;
+    /* a non-finite loss with activation hooks: name the hook whose output was not finite
+     * (the per-step check only samples it) before backward runs on it */
+    if (!isfinite(data_loss) && RG_CHECKS && blame_nonfinite_site(t, n, 0) != RG_OK)
+        return RG_ERR_PLUGIN;
     for (int r = 0; r < t->cfg.num_regs; r++)
         pen += t->penalty[r]; /* activation-hook penalties from forward */
     if ((st = backward(t, n)) != RG_OK || (st = add_penalties(t, &pen)) != RG_OK)
@@ -516,7 +592,9 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                             "loss became non-finite at epoch %lld step %lld (lower --lr?)",
                             (long long)t->epoch + 1, (long long)t->step + 1);
     double lr = rg_trainer_lr(t);
-    rg_optim_step(&t->opt, m->params, m->num_params, lr);
+    int bad = rg_optim_step(&t->opt, m->params, m->num_params, lr);
+    if (RG_CHECKS && bad >= 0)
+        return nonfinite_gradient(t, n, m->params[bad]);
     if ((st = apply_constraints(t, lr)) != RG_OK)
         return st;
     *loss = data_loss;

@@ -124,6 +124,30 @@ Test(faults, a_penalty_that_writes_its_const_weights_is_refused)
     cr_assert(strstr(out, "which are const") != NULL, "%s", out);
 }
 
+Test(faults, a_single_nan_in_a_penalty_gradient_is_found_and_blamed)
+{
+    int st = train_with("nan1", "");
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "plugin fault: penalty() on dense2.weight produced a non-finite "
+                          "gradient (epoch 2, step 5; the loss is finite)") != NULL, "%s", out);
+}
+
+/* One NaN where the per-step sample does not look: found by the non-finite loss (forward)
+ * or the optimizer's gradient check (backward), then traced back to the hook. */
+Test(faults, a_single_nan_from_an_activation_hook_is_traced_back_to_it)
+{
+    int st = train("--epochs 1 --reg " REGULA_TEST_FIXTURES "/fixture_badact.so:mode=fwd,"
+                   "after=relu1");
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "plugin badact: activation_forward() produced a non-finite "
+                          "activation after relu1 (epoch 1, step 0)") != NULL, "%s", out);
+    st = train("--epochs 1 --reg " REGULA_TEST_FIXTURES "/fixture_badact.so:mode=bwd,"
+               "after=relu1");
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "plugin badact: activation_backward() produced a non-finite "
+                          "gradient at relu1 (epoch 1, step ") != NULL, "%s", out);
+}
+
 /* A bad augmenter output is refused at the boundary, naming the plugin and the element. */
 static void expect_refused(const char *mode, const char *message)
 {
