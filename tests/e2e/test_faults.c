@@ -8,24 +8,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#define REGULA REGULA_TEST_BIN "/regula"
+#include "e2e.h"
+
 #define FAULT REGULA_TEST_FIXTURES "/fixture_fault.so"
 
-static char dir[64];
 static char out[1 << 16];
-
-static void setup(void)
-{
-    strcpy(dir, "/tmp/regula-faults-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
 
 TestSuite(faults, .init = setup, .fini = teardown, .timeout = 120);
 

@@ -14,27 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "error.h"
-#include "train/checkpoint.h"
+#include "e2e.h"
 
-#define REGULA REGULA_TEST_BIN "/regula"
 #define FAULT REGULA_TEST_FIXTURES "/fixture_fault.so"
 
-static char dir[64];
 static char out[1 << 16];
-
-static void setup(void)
-{
-    strcpy(dir, "/tmp/regula-int-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
 
 TestSuite(interrupt, .init = setup, .fini = teardown, .timeout = 300);
 
@@ -112,23 +96,6 @@ static void wait_for(const char *path)
     cr_assert(exists(path), "%s never appeared", path);
 }
 
-static void assert_same_weights(const char *a, const char *b)
-{
-    rg_checkpoint *ca = NULL, *cb = NULL;
-    cr_assert_eq(rg_checkpoint_read(a, &ca), RG_OK, "%s", rg_error_message());
-    cr_assert_eq(rg_checkpoint_read(b, &cb), RG_OK, "%s", rg_error_message());
-    cr_assert_eq(ca->count, cb->count);
-    for (int i = 0; i < ca->count; i++) {
-        const rg_ckpt_tensor *x = &ca->tensors[i], *y = rg_checkpoint_find(cb, x->name);
-        cr_assert_not_null(y, "%s missing", x->name);
-        cr_assert_eq(x->numel, y->numel);
-        cr_assert_eq(memcmp(x->data, y->data, (size_t)x->numel * sizeof(float)), 0,
-                     "%s differs between the runs", x->name);
-    }
-    rg_checkpoint_free(ca);
-    rg_checkpoint_free(cb);
-}
-
 static void interrupted_run_resumes_bit_identically(int sig, int code)
 {
     char args[1024], a[128], b[128];
@@ -156,7 +123,7 @@ static void interrupted_run_resumes_bit_identically(int sig, int code)
     rg_checkpoint_free(c);
     snprintf(args, sizeof args, "train --resume %s --quiet", b);
     cr_assert_eq(run(args, "b2.txt"), 0, "%s", out);
-    assert_same_weights(a, b);
+    assert_same_checkpoints(a, b, NULL);
 }
 
 Test(interrupt, sigint_saves_mid_epoch_and_the_resume_is_bit_identical)

@@ -8,25 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "error.h"
-#include "train/checkpoint.h"
-
-#define REGULA REGULA_TEST_BIN "/regula"
-
-static char dir[64];
-
-static void setup(void)
-{
-    strcpy(dir, "/tmp/regula-resume-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+#include "e2e.h"
 
 static int run(const char *args, const char *out)
 {
@@ -68,22 +50,8 @@ Test(resume, interrupted_and_resumed_run_is_bit_identical)
     snprintf(args, sizeof args, "train --resume %s --quiet", b);
     cr_assert_eq(run(args, "b2.txt"), 0, "%s", slurp("b2.txt"));
     cr_assert(strstr(slurp("b2.txt"), "resumed") != NULL, "%s", slurp("b2.txt"));
-    rg_checkpoint *ca = NULL, *cb = NULL;
-    cr_assert_eq(rg_checkpoint_read(a, &ca), RG_OK, "%s", rg_error_message());
-    cr_assert_eq(rg_checkpoint_read(b, &cb), RG_OK, "%s", rg_error_message());
-    cr_assert_eq(ca->count, cb->count);
-    int slots = 0;
-    for (int i = 0; i < ca->count; i++) {
-        const rg_ckpt_tensor *x = &ca->tensors[i], *y = rg_checkpoint_find(cb, x->name);
-        cr_assert_not_null(y, "%s missing", x->name);
-        cr_assert_eq(x->numel, y->numel);
-        cr_assert_eq(memcmp(x->data, y->data, (size_t)x->numel * sizeof(float)), 0,
-                     "%s differs between the runs", x->name);
-        slots += strstr(x->name, "#slot") != NULL;
-    }
+    int slots = assert_same_checkpoints(a, b, "#slot");
     cr_assert_eq(slots, 2 * 4, "Adam's two moments for each of 4 parameters");
-    rg_checkpoint_free(ca);
-    rg_checkpoint_free(cb);
 }
 
 Test(resume, changing_the_recipe_on_resume_is_refused)
@@ -177,22 +145,13 @@ Test(resume, a_stateful_plugin_resumes_bit_identically)
     cr_assert_eq(run(args, "b1.txt"), 0, "%s", slurp("b1.txt"));
     snprintf(args, sizeof args, "train --resume %s --quiet", b);
     cr_assert_eq(run(args, "b2.txt"), 0, "%s", slurp("b2.txt"));
-    rg_checkpoint *ca = NULL, *cb = NULL;
+    rg_checkpoint *ca = NULL;
     cr_assert_eq(rg_checkpoint_read(a, &ca), RG_OK, "%s", rg_error_message());
-    cr_assert_eq(rg_checkpoint_read(b, &cb), RG_OK, "%s", rg_error_message());
     const rg_ckpt_tensor *sa = rg_checkpoint_find(ca, "plugin.0#state");
     cr_assert_not_null(sa, "the plugin's state is in the checkpoint");
     cr_assert_gt(sa->numel, 32 * 784, "the anchor holds at least dense1.weight");
-    cr_assert_eq(ca->count, cb->count);
-    for (int i = 0; i < ca->count; i++) {
-        const rg_ckpt_tensor *x = &ca->tensors[i], *y = rg_checkpoint_find(cb, x->name);
-        cr_assert_not_null(y, "%s missing", x->name);
-        cr_assert_eq(x->numel, y->numel);
-        cr_assert_eq(memcmp(x->data, y->data, (size_t)x->numel * sizeof(float)), 0,
-                     "%s differs between the runs", x->name);
-    }
     rg_checkpoint_free(ca);
-    rg_checkpoint_free(cb);
+    assert_same_checkpoints(a, b, NULL);
 }
 
 Test(resume, a_stateful_plugin_without_state_hooks_cannot_be_resumed)
