@@ -175,3 +175,31 @@ Test(faults, a_constructor_that_crashes_or_exits_is_reported_before_training)
     }
     unsetenv("FIXTURE_CTOR");
 }
+
+/* `regula plugins` with broken files on the search path lists each with its reason and
+ * goes on to the good ones (exit status 1: something failed to load). */
+Test(faults, plugins_lists_broken_files_with_their_reason_and_goes_on)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "head -c 3000 " REGULA_TEST_PLUGINS "/l2.so > %s/cut.so && "
+             "echo hello > %s/text.so && cp " REGULA_TEST_PLUGINS "/l1.so %s/l1.so", dir, dir,
+             dir);
+    cr_assert_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "REGULA_PLUGIN_PATH=%s " REGULA " plugins >%s/out.txt 2>&1", dir,
+             dir);
+    int st = system(cmd);
+    snprintf(cmd, sizeof cmd, "%s/out.txt", dir);
+    FILE *f = fopen(cmd, "r");
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    out[n] = '\0';
+    if (f)
+        fclose(f);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d:\n%s", st, out);
+    cr_assert(strstr(out, "cut  FAILED TO LOAD: ") && strstr(out, "cut.so: truncated ELF file"),
+              "%s", out);
+    cr_assert(strstr(out, "text  FAILED TO LOAD: ") &&
+                  strstr(out, "does not start with the ELF magic"), "%s", out);
+    cr_assert(strstr(out, "l1  regularizer") != NULL, "the good plugin is listed:\n%s", out);
+    cr_assert(strstr(out, "l2  regularizer") != NULL, "and the installed ones:\n%s", out);
+}
