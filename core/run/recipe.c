@@ -548,6 +548,8 @@ rg_status rg_recipe_apply(const rg_recipe *r, rg_train_config *c)
     c->seed = (uint64_t)strtoull(rg_recipe_string(r, "seed"), NULL, 10);
     c->val_fraction = rg_recipe_number(r, "val");
     c->train_limit = rg_recipe_int(r, "train_limit");
+    c->val_size = rg_recipe_int(r, "val_size");
+    c->train_size = rg_recipe_int(r, "train_size");
     return RG_OK;
 }
 

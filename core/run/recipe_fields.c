@@ -62,7 +62,13 @@ const rg_field_def rg_fields[] = {
     {"val", RG_FIELD_NUMBER, "0.1", 0, 0.99, NULL, 0, "F",
      "fraction of the training set held out for validation (0 disables)", 0},
     {"train_limit", RG_FIELD_INT, "0", 0, BIG, NULL, 0, "N",
-     "use only the first N training images (0: all)", 0},
+     "use only the first N training images (0: all); quick runs (train_size for studies)", 0},
+    {"val_size", RG_FIELD_INT, "0", 0, BIG, NULL, 0, "M",
+     "hold out M images, drawn at random (by the seed) from the training set, for "
+     "validation instead of the val fraction (0: use val)", 0},
+    {"train_size", RG_FIELD_INT, "0", 0, BIG, NULL, 0, "N",
+     "train on N images drawn at random (by the seed) from the training images not held "
+     "out for validation (0: all of them): small-data studies with a large validation set", 0},
     {"reg", RG_FIELD_LIST, "", 0, 0, NULL, 0, "SPEC",
      "regularizer plugin, repeatable: NAME[:key=value,...]; NAME is a plugin in the search "
      "path, an in-process plugin or a path to a .so. Host keys: layers=GLOB|GLOB (layer "

@@ -29,21 +29,37 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Validation examples are a seeded random subset of the (limited) training
- * set; both parts keep file order, the training part is reshuffled per epoch. */
+/* One seeded permutation of the (limited) training set: its first n_val entries are the
+ * validation examples (val_size of them, else the val fraction), the next n_train the
+ * training examples (train_size of them, else all the rest). Both parts keep file order;
+ * the training part is reshuffled per epoch. Without val_size and train_size this is the
+ * split of regula 0.2, example for example. */
 static rg_status split(rg_trainer *t)
 {
     int64_t total = t->data->n;
     if (t->cfg.train_limit > 0 && t->cfg.train_limit < total)
         total = t->cfg.train_limit;
-    int64_t n_val = (int64_t)floor(t->cfg.val_fraction * (double)total);
+    int64_t n_val = t->cfg.val_size > 0 ? t->cfg.val_size
+                                         : (int64_t)floor(t->cfg.val_fraction * (double)total);
     if (n_val >= total)
-        return rg_error_set(RG_ERR_INVALID, "val %g leaves no training examples out of %lld",
-                            t->cfg.val_fraction, (long long)total);
+        return t->cfg.val_size > 0
+                   ? rg_error_set(RG_ERR_INVALID, "val_size %lld leaves no training examples "
+                                  "out of %lld", (long long)n_val, (long long)total)
+                   : rg_error_set(RG_ERR_INVALID, "val %g leaves no training examples out of "
+                                  "%lld", t->cfg.val_fraction, (long long)total);
+    int64_t n_keep = total - n_val;
+    if (t->cfg.train_size > 0) {
+        if (t->cfg.train_size > n_keep)
+            return rg_error_set(RG_ERR_INVALID, "train_size %lld: only %lld training images "
+                                "are left after the %lld held out for validation",
+                                (long long)t->cfg.train_size, (long long)n_keep,
+                                (long long)n_val);
+        n_keep = t->cfg.train_size;
+    }
     int64_t *perm = malloc((size_t)total * sizeof *perm);
     uint8_t *is_val = calloc((size_t)total, 1);
-    t->train_idx = malloc((size_t)(total - n_val) * sizeof *t->train_idx);
-    t->order = malloc((size_t)(total - n_val) * sizeof *t->order);
+    t->train_idx = malloc((size_t)n_keep * sizeof *t->train_idx);
+    t->order = malloc((size_t)n_keep * sizeof *t->order);
     t->val_idx = malloc((size_t)(n_val ? n_val : 1) * sizeof *t->val_idx);
     if (!perm || !is_val || !t->train_idx || !t->val_idx || !t->order) {
         free(perm);
@@ -56,13 +72,16 @@ static rg_status split(rg_trainer *t)
     rg_rng_stream s;
     rg_rng_stream_init(&s, t->cfg.seed, 0, 0, RG_SITE_SPLIT);
     rg_rng_shuffle(&s, perm, total);
+    /* is_val: 1 validation, 2 training, 0 unused */
     for (int64_t i = 0; i < n_val; i++)
         is_val[perm[i]] = 1;
+    for (int64_t i = n_val; i < total; i++)
+        is_val[perm[i]] = t->cfg.train_size > 0 && i >= n_val + n_keep ? 0 : 2;
     t->n_train = t->n_val = 0;
     for (int64_t i = 0; i < total; i++) {
-        if (is_val[i])
+        if (is_val[i] == 1)
             t->val_idx[t->n_val++] = i;
-        else
+        else if (is_val[i] == 2)
             t->train_idx[t->n_train++] = i;
     }
     free(perm);

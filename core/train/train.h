@@ -54,6 +54,8 @@ typedef struct rg_train_config {
     uint64_t seed;
     double val_fraction;      /* held out from the training set */
     int64_t train_limit;      /* use the first N training images; 0 = all */
+    int64_t val_size;         /* > 0: this many random validation images instead of val */
+    int64_t train_size;       /* > 0: this many random training images of the rest */
     int num_regs, num_augs;
     rg_plugin_instance *regs[RG_TRAIN_MAX_PLUGINS];
     rg_plugin_instance *augs[RG_TRAIN_MAX_PLUGINS];

@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "threads.h"
 #include "train/train.h"
+#include "train/trainer.h"
 
 #define L2 REGULA_TEST_PLUGINS "/l2.so"
 #define FAIL REGULA_TEST_FIXTURES "/fixture_fail.so"
@@ -147,6 +148,67 @@ Test(train, validation_split_is_held_out_of_the_training_part)
     cr_assert_eq(rg_trainer_val_count(r.trainer), 200);
     cr_assert_eq(rg_trainer_train_count(r.trainer), 1800);
     finish(&r);
+}
+
+/* val_size/train_size (small-data studies): a large validation set and a small training
+ * set, both drawn at random by the seed from the whole training set, disjoint. */
+static rg_trainer *sized(uint64_t seed, int64_t val_size, int64_t train_size, rg_model **m,
+                         rg_status *st)
+{
+    rg_train_config cfg;
+    rg_train_config_defaults(&cfg);
+    cfg.seed = seed;
+    cfg.val_size = val_size;
+    cfg.train_size = train_size;
+    rg_model_spec spec;
+    cr_assert_eq(rg_model_spec_parse("mlp:8", &spec), RG_OK);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){784, 1, 1, 1}, 10, m), RG_OK);
+    rg_trainer *t = NULL;
+    *st = rg_trainer_create(*m, train_set, &cfg, &t);
+    return t;
+}
+
+Test(train, val_size_and_train_size_draw_random_disjoint_subsets)
+{
+    rg_model *m1, *m2, *m3;
+    rg_status st;
+    rg_trainer *a = sized(3, 5000, 2000, &m1, &st);
+    cr_assert_eq(st, RG_OK, "%s", rg_error_message());
+    rg_trainer *b = sized(3, 5000, 2000, &m2, &st);
+    rg_trainer *c = sized(4, 5000, 2000, &m3, &st);
+    cr_assert_eq(a->n_val, 5000);
+    cr_assert_eq(a->n_train, 2000);
+    uint8_t *seen = calloc(60000, 1);
+    int64_t max_train = 0;
+    for (int64_t i = 0; i < a->n_val; i++)
+        seen[a->val_idx[i]] = 1;
+    for (int64_t i = 0; i < a->n_train; i++) {
+        cr_assert_eq(seen[a->train_idx[i]], 0, "image %lld is in both parts",
+                     (long long)a->train_idx[i]);
+        if (i)
+            cr_assert_gt(a->train_idx[i], a->train_idx[i - 1], "file order");
+        max_train = a->train_idx[i] > max_train ? a->train_idx[i] : max_train;
+    }
+    free(seen);
+    /* drawn from the whole set, not the first 2000: 2000 of 55000 reach past 50000 */
+    cr_assert_gt(max_train, 50000);
+    cr_assert_eq(memcmp(a->train_idx, b->train_idx, 2000 * sizeof(int64_t)), 0,
+                 "same seed, same subset");
+    cr_assert_neq(memcmp(a->train_idx, c->train_idx, 2000 * sizeof(int64_t)), 0,
+                  "another seed, another subset");
+    rg_trainer_destroy(a);
+    rg_trainer_destroy(b);
+    rg_trainer_destroy(c);
+    rg_model_destroy(m1);
+    rg_model_destroy(m2);
+    rg_model_destroy(m3);
+    rg_model *m4;
+    cr_assert_null(sized(1, 5000, 56000, &m4, &st));
+    cr_assert_eq(st, RG_ERR_INVALID);
+    cr_assert(strstr(rg_error_message(), "train_size 56000: only 55000 training images are left "
+                                         "after the 5000 held out for validation"),
+              "%s", rg_error_message());
+    rg_model_destroy(m4);
 }
 
 Test(train, l2_touches_weights_not_biases_by_default)
