@@ -6,6 +6,7 @@
 
 #include "../error.h"
 #include "../plugin/host.h"
+#include "../plugin/probe.h"
 #include "check_internal.h"
 
 /* A hook that hung once would hang again: later checks that call it are
@@ -31,23 +32,6 @@ const char *rg_check_verdict_name(rg_check_verdict v)
     return "?";
 }
 
-static const char *signal_name(int sig)
-{
-    switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGSYS: return "SIGSYS";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGPIPE: return "SIGPIPE";
-    }
-    return NULL;
-}
-
 static void emit(runner *r, rg_check_verdict v, const char *name, const char *detail)
 {
     rg_check_result res;
@@ -70,7 +54,7 @@ static void describe_fate(const runner *r, const rg_isolated_result *iso, char *
     const char *what = iso->stage[0] ? iso->stage : "the check (before any plugin call)";
     switch (iso->outcome) {
     case RG_CHILD_CRASHED: {
-        const char *sig = signal_name(iso->code);
+        const char *sig = rg_signal_name(iso->code);
         char num[32];
         if (!sig) {
             snprintf(num, sizeof num, "signal %d", iso->code);

@@ -15,18 +15,21 @@
 
 #include "../error.h"
 
-static const char *signal_text(int sig)
+const char *rg_signal_name(int sig)
 {
     switch (sig) {
     case SIGSEGV: return "SIGSEGV";
     case SIGBUS: return "SIGBUS";
     case SIGFPE: return "SIGFPE";
     case SIGILL: return "SIGILL";
-    case SIGABRT: return "SIGABRT (abort() or a failed assert)";
+    case SIGABRT: return "SIGABRT";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGSYS: return "SIGSYS";
     case SIGKILL: return "SIGKILL";
     case SIGTERM: return "SIGTERM";
+    case SIGPIPE: return "SIGPIPE";
     }
-    return "a signal";
+    return NULL;
 }
 
 static double now_s(void)
@@ -133,7 +136,7 @@ rg_status rg_plugin_probe(const char *path, const rg_host_api *host)
         return rg_error_set(RG_ERR_PLUGIN,
                             "%s: the plugin crashed while loading: %s in its constructor or "
                             "entry point; check it with: regula plugin check %s",
-                            path, signal_text(WTERMSIG(status)), path);
+                            path, rg_signal_name(WTERMSIG(status)) ? rg_signal_name(WTERMSIG(status)) : "a signal", path);
     return rg_error_set(RG_ERR_PLUGIN,
                         "%s: the plugin called exit(%d) while loading (in its constructor or "
                         "entry point): a plugin reports errors by returning them, never by "

@@ -8,6 +8,8 @@
  * the child's own error, or that it crashed (which signal), exited (which status) or did
  * not finish within rg_plugin_probe_timeout() seconds. RG_OK: the parent may load it. */
 rg_status rg_plugin_probe(const char *path, const rg_host_api *host);
+/* "SIGSEGV" for SIGSEGV, ... (the signals a plugin's fault raises); NULL for others. */
+const char *rg_signal_name(int sig);
 /* $REGULA_PLUGIN_PROBE_TIMEOUT seconds, 10 by default. */
 double rg_plugin_probe_timeout(void);
 
