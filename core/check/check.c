@@ -221,7 +221,7 @@ rg_status rg_check_plugin(const char *path, const rg_check_options *options,
     }
     /* It loaded cleanly there, so load it here too: the children inherit
      * the mapped plugin and its validated descriptor through fork. */
-    rg_status st = rg_plugin_load(path, &r.ctx.host, &r.ctx.plugin);
+    rg_status st = rg_plugin_load_unprobed(path, &r.ctx.host, &r.ctx.plugin);
     if (st != RG_OK) {
         char detail[RG_CHECK_DETAIL_CAP];
         snprintf(detail, sizeof detail, "loads in a child process but not in the checker: %s",

@@ -2,16 +2,12 @@
  * one exported symbol). We parse the file rather than ask dlsym, because
  * the question is "what else is visible", which dlsym cannot enumerate. */
 #include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "../error.h"
+#include "../plugin/elf_check.h"
 #include "check_internal.h"
 
 /* Symbols the toolchain defines in every shared object. */
@@ -55,16 +51,11 @@ static void append(char *buf, size_t cap, const char *name)
 static rg_status scan(const char *path, const unsigned char *img, size_t size, char *offenders,
                       size_t cap, int *count)
 {
+    /* magic, class, machine, program headers: what the loader checks first */
+    rg_status st = rg_elf_check_image(img, size, path);
+    if (st != RG_OK)
+        return st;
     const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)(const void *)img;
-    if (size < sizeof *eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-        return rg_error_set(RG_ERR_FORMAT, "%s: not an ELF file", path);
-#if __SIZEOF_POINTER__ == 8
-    const int native_class = ELFCLASS64;
-#else
-    const int native_class = ELFCLASS32;
-#endif
-    if (eh->e_ident[EI_CLASS] != native_class)
-        return rg_error_set(RG_ERR_FORMAT, "%s: ELF class does not match this host", path);
     if (eh->e_shoff == 0 || eh->e_shentsize != sizeof(ElfW(Shdr)) ||
         eh->e_shoff > size || (size - eh->e_shoff) / sizeof(ElfW(Shdr)) < eh->e_shnum)
         return rg_error_set(RG_ERR_FORMAT, "%s: no readable section headers", path);
@@ -101,19 +92,12 @@ rg_status rg_check_elf_exports(const char *path, char *offenders, size_t cap, in
 {
     offenders[0] = '\0';
     *count = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return rg_error_set(RG_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0) {
-        close(fd);
-        return rg_error_set(RG_ERR_IO, "%s: cannot read its size", path);
-    }
-    void *img = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (img == MAP_FAILED)
-        return rg_error_set(RG_ERR_IO, "%s: cannot map: %s", path, strerror(errno));
-    rg_status s = scan(path, img, (size_t)st.st_size, offenders, cap, count);
-    munmap(img, (size_t)st.st_size);
-    return s;
+    const unsigned char *img = NULL;
+    size_t size = 0;
+    rg_status st = rg_elf_map(path, &img, &size);
+    if (st != RG_OK)
+        return st;
+    st = scan(path, img, size, offenders, cap, count);
+    rg_elf_unmap(img, size);
+    return st;
 }

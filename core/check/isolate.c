@@ -147,6 +147,8 @@ static int read_records(int fd, double deadline, rg_isolated_result *out, int *g
  * ended on its own. */
 static int reap(pid_t pid, double deadline, int *status)
 {
+    /* after EOF the child is exiting: look again soon, then back off to 2 ms */
+    long nap_ns = 50 * 1000;
     for (;;) {
         pid_t w = waitpid(pid, status, WNOHANG);
         if (w == pid)
@@ -159,8 +161,9 @@ static int reap(pid_t pid, double deadline, int *status)
                 ;
             return 0;
         }
-        struct timespec nap = {0, 2 * 1000 * 1000};
+        struct timespec nap = {0, nap_ns};
         nanosleep(&nap, NULL);
+        nap_ns = nap_ns < 2 * 1000 * 1000 ? 2 * nap_ns : nap_ns;
     }
 }
 

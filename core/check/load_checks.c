@@ -40,7 +40,7 @@ rg_check_verdict rg_check_load(rg_check_child *c, const rg_check_ctx *ctx, const
     rg_plugin *p = NULL;
     rg_check_stage(c, "regula_plugin_entry_v1()",
                    "loading the plugin (its constructors and regula_plugin_entry_v1())");
-    if (rg_plugin_load(ctx->path, &ctx->host, &p) != RG_OK) {
+    if (rg_plugin_load_unprobed(ctx->path, &ctx->host, &p) != RG_OK) {
         snprintf(detail, cap, "%s", rg_error_message());
         return RG_CHECK_FAIL;
     }

@@ -160,7 +160,7 @@ rg_status rg_elf_check_image(const unsigned char *data, size_t size, const char 
     return RG_OK;
 }
 
-rg_status rg_elf_check_file(const char *path)
+rg_status rg_elf_map(const char *path, const unsigned char **data, size_t *size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -184,19 +184,35 @@ rg_status rg_elf_check_file(const char *path)
         return rg_error_set(RG_ERR_IO, "%s: not a regular file (%s)", path,
                             S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
     }
-    size_t size = (size_t)st.st_size;
-    if (size == 0) {
+    if (st.st_size == 0) {
         close(fd);
         return rg_error_set(RG_ERR_FORMAT, "%s: not a shared object: the file is empty", path);
     }
-    /* Only the file's own bytes are mapped and read: the checks never touch a
-     * page past its end, which is where a truncated copy would SIGBUS. */
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    /* Only the file's own bytes are mapped and read: nothing touches a page past its end,
+     * which is where a truncated copy would SIGBUS. */
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd);
     if (map == MAP_FAILED)
         return rg_error_set(RG_ERR_IO, "%s: cannot map plugin: %s", path, strerror(e));
-    rg_status s = rg_elf_check_image(map, size, path);
-    munmap(map, size);
-    return s;
+    *data = map;
+    *size = (size_t)st.st_size;
+    return RG_OK;
+}
+
+void rg_elf_unmap(const unsigned char *data, size_t size)
+{
+    munmap((void *)data, size);
+}
+
+rg_status rg_elf_check_file(const char *path)
+{
+    const unsigned char *data = NULL;
+    size_t size = 0;
+    rg_status st = rg_elf_map(path, &data, &size);
+    if (st != RG_OK)
+        return st;
+    st = rg_elf_check_image(data, size, path);
+    rg_elf_unmap(data, size);
+    return st;
 }

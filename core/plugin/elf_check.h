@@ -13,8 +13,11 @@
  * header table inside the file, every PT_LOAD segment's file range inside the
  * file, a PT_DYNAMIC segment. `path` only names the file in the message. */
 rg_status rg_elf_check_image(const unsigned char *data, size_t size, const char *path);
-/* Opens, maps and checks `path`; a file that cannot be opened is reported with
- * its real cause (permission, symlink loop, not a regular file). */
+/* Maps the whole of the regular file `path` read-only; a file that cannot be opened is
+ * reported with its real cause (permission, symlink loop, not a regular file, empty). */
+rg_status rg_elf_map(const char *path, const unsigned char **data, size_t *size);
+void rg_elf_unmap(const unsigned char *data, size_t size);
+/* rg_elf_map, then rg_elf_check_image. */
 rg_status rg_elf_check_file(const char *path);
 
 #endif

@@ -248,31 +248,48 @@ static rg_status dlopen_failure(const char *path, const char *why)
     return rg_error_set(RG_ERR_IO, "%s: cannot load plugin: %s", path, why);
 }
 
-rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **out)
+/* What every load of a file checks before dlopen: the path resolves (else the open's
+ * real cause), other users cannot swap the file, and it is a complete ELF shared object
+ * for this machine. `real` gets the resolved path. */
+static rg_status precheck(const char *path, char *real, uint32_t *flags)
 {
-    char real[PATH_MAX];
     if (!realpath(path, real)) {
-        /* the pre-check's open names the real cause (no file, loop, permission) */
         rg_status st = rg_elf_check_file(path);
         return st != RG_OK ? st : rg_error_set(RG_ERR_IO, "%s: cannot resolve the path", path);
     }
-    uint32_t flags = rg_plugin_context_flags();
-    rg_status st;
+    *flags = rg_plugin_context_flags();
     const char *insecure = getenv("REGULA_ALLOW_INSECURE_PLUGINS");
     if (insecure && strcmp(insecure, "1") == 0)
-        flags |= RG_CONTEXT_ALLOW_INSECURE_PLUGINS;
-    if (!(flags & RG_CONTEXT_ALLOW_INSECURE_PLUGINS) && (st = rg_plugin_trust_check(real)) != RG_OK)
+        *flags |= RG_CONTEXT_ALLOW_INSECURE_PLUGINS;
+    rg_status st;
+    if (!(*flags & RG_CONTEXT_ALLOW_INSECURE_PLUGINS) && (st = rg_plugin_trust_check(real)) != RG_OK)
         return st;
-    if ((st = rg_elf_check_file(real)) != RG_OK)
+    return rg_elf_check_file(real);
+}
+
+rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **out)
+{
+    char real[PATH_MAX];
+    uint32_t flags = 0;
+    rg_status st = precheck(path, real, &flags);
+    if (st != RG_OK)
         return st;
     const char *probe = getenv("REGULA_PLUGIN_PROBE");
     if (!(flags & RG_CONTEXT_NO_PLUGIN_PROBE) && !(probe && strcmp(probe, "0") == 0) &&
         (st = rg_plugin_probe(real, host)) != RG_OK)
         return st;
-    return rg_plugin_load_unprobed(real, host, out);
+    return rg_plugin_dlopen(real, host, out);
 }
 
 rg_status rg_plugin_load_unprobed(const char *path, const rg_host_api *host, rg_plugin **out)
+{
+    char real[PATH_MAX];
+    uint32_t flags = 0;
+    rg_status st = precheck(path, real, &flags);
+    return st != RG_OK ? st : rg_plugin_dlopen(real, host, out);
+}
+
+rg_status rg_plugin_dlopen(const char *path, const rg_host_api *host, rg_plugin **out)
 {
     if (!host)
         host = rg_host_api_get();

@@ -28,8 +28,12 @@ typedef struct rg_plugin {
  * forked probe (probe.h; off with RG_CONTEXT_NO_PLUGIN_PROBE or $REGULA_PLUGIN_PROBE=0).
  * Errors name the file, what is wrong and the fix. */
 rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **out);
-/* dlopen, negotiation and validation only: what the probe's child runs. */
+/* The same without the probe, for callers that isolate the load themselves (the
+ * conformance checker runs it in its own child). */
 rg_status rg_plugin_load_unprobed(const char *path, const rg_host_api *host, rg_plugin **out);
+/* dlopen, negotiation and validation of a file that passed the pre-checks: what the
+ * probe's child runs, and then the parent. */
+rg_status rg_plugin_dlopen(const char *path, const rg_host_api *host, rg_plugin **out);
 /* The same negotiation and validation for a plugin compiled into the process; its path
  * reads "in-process:NAME". */
 rg_status rg_plugin_load_entry(rg_plugin_entry_fn entry, const rg_host_api *host,

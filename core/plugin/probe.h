@@ -4,9 +4,10 @@
 
 #include "loader.h"
 
-/* Loads `path` in a child process with rg_plugin_load_unprobed and reports how that went:
- * the child's own error, or that it crashed (which signal), exited (which status) or did
- * not finish within rg_plugin_probe_timeout() seconds. RG_OK: the parent may load it. */
+/* Loads `path` (pre-checked) in a child process with rg_plugin_dlopen and reports whether
+ * that crashed (which signal), exited (which status) or did not finish within
+ * rg_plugin_probe_timeout() seconds. RG_OK: the parent may load it (an ordinary load
+ * error is the parent's to report, the same as the child's). */
 rg_status rg_plugin_probe(const char *path, const rg_host_api *host);
 /* "SIGSEGV" for SIGSEGV, ... (the signals a plugin's fault raises); NULL for others. */
 const char *rg_signal_name(int sig);

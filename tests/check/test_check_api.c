@@ -165,7 +165,9 @@ Test(check_elf, refuses_a_file_that_is_not_elf)
     rg_status st = rg_check_elf_exports(path, names, sizeof names, &count);
     unlink(path);
     cr_assert_eq(st, RG_ERR_FORMAT);
-    cr_assert(strstr(rg_error_message(), "not an ELF file") != NULL, "%s", rg_error_message());
+    cr_assert(strstr(rg_error_message(),
+                     "not a shared object: the file does not start with the ELF magic") != NULL,
+              "%s", rg_error_message());
 }
 
 /* ------------------------------------------------------------ negotiation */
