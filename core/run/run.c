@@ -286,5 +286,5 @@ rg_status rg_run_augment(rg_run *run, float *images, float *targets, int64_t n, 
     if (step < 0)
         return rg_api_fail(run->ctx, rg_error_set(RG_ERR_INVALID, "rg_run_augment: step %lld",
                                                   (long long)step));
-    return rg_api_fail(run->ctx, rg_step_augment(run->trainer, n, step, images, targets));
+    return rg_api_fail(run->ctx, rg_step_augment(run->trainer, n, step, images, targets, 0));
 }

@@ -49,7 +49,7 @@ static void *worker(void *arg)
         int64_t start = i * b, cnt = start + b <= n ? b : n - start;
         rg_step_fill_into(t, t->data, t->order + start, cnt, t->slot_x[s], t->slot_t[s],
                           t->slot_labels[s]);
-        rg_status st = rg_step_augment(t, cnt, p->step0 + i, t->slot_x[s], t->slot_t[s]);
+        rg_status st = rg_step_augment(t, cnt, p->step0 + i, t->slot_x[s], t->slot_t[s], 1);
         pthread_mutex_lock(&p->mu);
         if (st != RG_OK) {
             p->status = st;

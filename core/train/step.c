@@ -103,6 +103,19 @@ static rg_status guarded(const rg_plugin_instance *pi, const char *hook, float *
                                                 : "");
 }
 
+/* An activation hook's buffers: the activation or gradient (allocated for the largest
+ * batch) and the site's state, if any. */
+static rg_status site_guarded(const rg_trainer *t, const rg_site *s, const rg_layer *l,
+                              const char *hook, float *buf, const char *what, int64_t len)
+{
+    rg_status st = guarded(s->pi, hook, buf, t->cfg.batch * rg_shape_size(l->out), what,
+                           l->name, len);
+    if (st == RG_OK && s->state)
+        st = guarded(s->pi, hook, s->state, (int64_t)(s->state_bytes + 3) / 4, "state",
+                     l->name, (int64_t)s->state_bytes);
+    return st;
+}
+
 /* A sample of a const tensor (one element per 4 KiB and both ends), to see after the hook
  * whether the plugin wrote it: cheap enough for every step, and it catches every in-place
  * update of the whole tensor. `regula plugin check` compares all of it. */
@@ -190,12 +203,8 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
             rg_activity_end();
             if (st != RG_OK)
                 return plugin_failed(s->pi, "activation_forward", st);
-            int64_t cap = t->cfg.batch * rg_shape_size(l->out);
-            if ((st = guarded(s->pi, "activation_forward", s->buf, cap, "activation", l->name,
-                              len)) != RG_OK ||
-                (s->state && (st = guarded(s->pi, "activation_forward", s->state,
-                                           (int64_t)(s->state_bytes + 3) / 4, "state",
-                                           l->name, (int64_t)s->state_bytes)) != RG_OK))
+            if ((st = site_guarded(t, s, l, "activation_forward", s->buf, "activation", len)) !=
+                RG_OK)
                 return st;
             if (!sampled_finite(s->buf, len))
                 return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_forward() produced a "
@@ -232,12 +241,9 @@ static rg_status backward(rg_trainer *t, int64_t n)
             rg_activity_end();
             if (st != RG_OK)
                 return plugin_failed(s->pi, "activation_backward", st);
-            int64_t len = n * rg_shape_size(l->out), cap = t->cfg.batch * rg_shape_size(l->out);
-            if ((st = guarded(s->pi, "activation_backward", m->grad[i], cap, "gradient",
-                              l->name, len)) != RG_OK ||
-                (s->state && (st = guarded(s->pi, "activation_backward", s->state,
-                                           (int64_t)(s->state_bytes + 3) / 4, "state",
-                                           l->name, (int64_t)s->state_bytes)) != RG_OK))
+            int64_t len = n * rg_shape_size(l->out);
+            if ((st = site_guarded(t, s, l, "activation_backward", m->grad[i], "gradient",
+                                   len)) != RG_OK)
                 return st;
             if (!sampled_finite(m->grad[i], len))
                 return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_backward() produced a "
@@ -304,6 +310,23 @@ static rg_status add_penalties(rg_trainer *t, double *total)
     return RG_OK;
 }
 
+static rg_status constraint_nonfinite(const rg_target *tg)
+{
+    return rg_error_set(RG_ERR_NUMERIC, "plugin %s: constraint on %s produced a non-finite "
+                        "weight", tg->pi->plugin->desc.name, tg->param->name);
+}
+
+rg_status rg_step_check_constrained(const rg_trainer *t)
+{
+    for (int k = 0; k < t->num_targets; k++) {
+        const rg_target *tg = &t->targets[k];
+        const rg_regularizer_hooks *h = &tg->pi->plugin->reg;
+        if ((h->project_step || h->project) && !all_finite(tg->param->value, tg->param->numel))
+            return constraint_nonfinite(tg);
+    }
+    return RG_OK;
+}
+
 /* Targets are grouped by regularizer in --reg order, so constraints apply
  * in that order too; within one regularizer project_step comes first. */
 static rg_status apply_constraints(rg_trainer *t, double lr)
@@ -336,9 +359,10 @@ static rg_status apply_constraints(rg_trainer *t, double lr)
                           tg->param->numel, "weights", tg->param->name,
                           tg->param->numel)) != RG_OK)
             return st;
-        if (!all_finite(tg->param->value, tg->param->numel))
-            return rg_error_set(RG_ERR_NUMERIC, "plugin %s: constraint on %s produced a "
-                                "non-finite weight", tg->pi->plugin->desc.name, tg->param->name);
+        /* sampled here; every element is checked by rg_step_check_constrained when the
+         * next loss is not finite, and at the end of each epoch */
+        if (!sampled_finite(tg->param->value, tg->param->numel))
+            return constraint_nonfinite(tg);
     }
     return RG_OK;
 }
@@ -425,7 +449,7 @@ static rg_status check_augmented(const rg_trainer *t, const rg_plugin_instance *
 }
 
 static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, float *x,
-                           float *targets)
+                           float *targets, int host_buffers)
 {
     const rg_dataset *ds = t->data;
     rg_plugin_instance *pi = t->cfg.augs[k];
@@ -441,15 +465,10 @@ static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, 
         return plugin_failed(pi, "apply", st);
     /* the host's own batch buffers carry guard words; an embedding's images do not */
     int64_t f = t->in_features, kc = t->model->num_classes, cap = t->cfg.batch;
-    if (x == t->slot_x[0] || x == t->slot_x[1] || x == t->aug_x) {
-        if ((st = guarded(pi, "apply", x, cap * f, "images", "the batch", n * f)) != RG_OK)
-            return st;
-    }
-    if (targets == t->slot_t[0] || targets == t->slot_t[1] || targets == t->aug_t) {
-        if ((st = guarded(pi, "apply", targets, cap * kc, "targets", "the batch", n * kc)) !=
-            RG_OK)
-            return st;
-    }
+    if (host_buffers &&
+        ((st = guarded(pi, "apply", x, cap * f, "images", "the batch", n * f)) != RG_OK ||
+         (st = guarded(pi, "apply", targets, cap * kc, "targets", "the batch", n * kc)) != RG_OK))
+        return st;
     return check_augmented(t, pi, n, step, x, targets);
 }
 
@@ -474,7 +493,7 @@ static rg_status apply_one_of(const rg_trainer *t, int k, int m, int64_t n, int6
             memcpy(t->aug_x + q * f, x + t->aug_rows[q] * f, (size_t)f * sizeof(float));
             memcpy(t->aug_t + q * kc, targets + t->aug_rows[q] * kc, (size_t)kc * sizeof(float));
         }
-        rg_status st = apply_one(t, k + j, cnt, step, t->aug_x, t->aug_t);
+        rg_status st = apply_one(t, k + j, cnt, step, t->aug_x, t->aug_t, 1);
         if (st != RG_OK)
             return st;
         for (int64_t q = 0; q < cnt; q++) {
@@ -485,14 +504,15 @@ static rg_status apply_one_of(const rg_trainer *t, int k, int m, int64_t n, int6
     return RG_OK;
 }
 
-rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets)
+rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets,
+                          int host_buffers)
 {
     for (int k = 0; k < t->cfg.num_augs;) {
         int g = t->cfg.aug_group[k], m = 1;
         while (g && k + m < t->cfg.num_augs && t->cfg.aug_group[k + m] == g)
             m++;
         rg_status st = g ? apply_one_of(t, k, m, n, step, x, targets)
-                         : apply_one(t, k, n, step, x, targets);
+                         : apply_one(t, k, n, step, x, targets, host_buffers);
         if (st != RG_OK)
             return st;
         k += m;
@@ -581,8 +601,10 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     double data_loss = sum / (double)n, pen = 0.0;
     /* a non-finite loss with activation hooks: name the hook whose output was not finite
      * (the per-step check only samples it) before backward runs on it */
-    if (!isfinite(data_loss) && RG_CHECKS && blame_nonfinite_site(t, n, 0) != RG_OK)
-        return RG_ERR_PLUGIN;
+    if (!isfinite(data_loss) && RG_CHECKS &&
+        ((st = rg_step_check_constrained(t)) != RG_OK ||
+         (st = blame_nonfinite_site(t, n, 0)) != RG_OK))
+        return st;
     for (int r = 0; r < t->cfg.num_regs; r++)
         pen += t->penalty[r]; /* activation-hook penalties from forward */
     if ((st = backward(t, n)) != RG_OK || (st = add_penalties(t, &pen)) != RG_OK)

@@ -381,6 +381,10 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     t->x = t->slot_x[0];
     t->t = t->slot_t[0];
     t->labels = t->slot_labels[0];
+    /* the steps sample what constraint hooks write; the epoch's weights are checked whole
+     * before they are evaluated or saved */
+    if ((st = rg_step_check_constrained(t)) != RG_OK)
+        return st;
     t->epoch++;
     for (int r = 0; r < t->cfg.num_regs; r++)
         t->penalty_epoch[r] = seen ? t->penalty_epoch[r] / (double)seen : 0.0;

@@ -69,10 +69,15 @@ struct rg_trainer {
 void rg_step_fill_into(const rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n,
                        float *x, float *targets, int32_t *labels);
 rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n);
-/* Runs the augmenters on a filled batch with the RNG of global step `step`;
- * safe on the pipeline's worker thread. */
-rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets);
+/* Runs the augmenters on a filled batch with the RNG of global step `step`; safe on the
+ * pipeline's worker thread. host_buffers: x and targets are the trainer's own batch
+ * buffers (rg_alloc_floats, cfg.batch rows), whose guard words are checked after each. */
+rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets,
+                          int host_buffers);
 rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode);
+/* Every weight a constraint hook (project, project_step) changes is finite, or the
+ * plugin is named: the full check behind the per-step sample. */
+rg_status rg_step_check_constrained(const rg_trainer *t);
 /* loss: mean data loss of the batch; penalty: what regularizers added. */
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                         int64_t *correct);

@@ -119,6 +119,16 @@ Test(faults, a_single_nan_in_a_penalty_gradient_is_found_and_blamed)
                           "gradient (epoch 2, step 5; the loss is finite)") != NULL, "%s", out);
 }
 
+Test(faults, a_single_nan_written_by_a_constraint_hook_is_found_and_blamed)
+{
+    /* the next loss is NaN; the full scan of the constrained weights names the plugin */
+    int st = train_with("projnan1", "");
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "plugin fault: constraint on dense1.weight produced a non-finite "
+                          "weight") != NULL, "%s", out);
+    cr_assert_null(strstr(out, "lower --lr"), "%s", out);
+}
+
 /* One NaN where the per-step sample does not look: found by the non-finite loss (forward)
  * or the optimizer's gradient check (backward), then traced back to the hook. */
 Test(faults, a_single_nan_from_an_activation_hook_is_traced_back_to_it)
