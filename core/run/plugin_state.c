@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../alloc.h"
 #include "../error.h"
 #include "../train/activity.h"
 #include "run.h"
@@ -38,26 +39,23 @@ rg_status rg_plugin_state_save(rg_plugin_instance **pl, int np, int64_t epoch, i
         if (*n >= cap)
             return rg_error_set(RG_ERR_UNSUPPORTED, "too many tensors to save");
         int64_t floats = (int64_t)((bytes + 3) / 4);
-        /* one guard float past the end catches a state_save() that writes too much */
-        float *buf = calloc((size_t)floats + 1, sizeof(float));
+        /* zeroed, with the guard words of every host buffer after it (alloc.h) */
+        float *buf = rg_alloc_floats((size_t)floats);
         if (!buf)
             return rg_error_set(RG_ERR_NOMEM, "plugin %s: out of memory for its %llu-byte state",
                                 d->name, (unsigned long long)bytes);
         owned[i] = buf;
-        const uint32_t guard = 0x9e3779b9u;
-        memcpy(buf + floats, &guard, sizeof guard);
         rg_activity_begin(pl[i], "state_save", epoch, step);
         st = d->state_save(pl[i]->inst, buf, bytes);
         rg_activity_end();
         if (st != RG_OK)
             return rg_error_wrap(RG_ERR_PLUGIN, "plugin %s (%s): state_save() failed",
                                  d->name, pl[i]->plugin->path);
-        uint32_t after;
-        memcpy(&after, buf + floats, sizeof after);
         /* padding bytes past `bytes` inside the last float count as overrun too */
         unsigned char pad[4] = {0};
         size_t tail = (size_t)(floats * 4 - (int64_t)bytes);
-        if (after != guard || (tail && memcmp((unsigned char *)buf + bytes, pad, tail) != 0))
+        if (rg_guard_check(buf, (size_t)floats) ||
+            (tail && memcmp((unsigned char *)buf + bytes, pad, tail) != 0))
             return rg_error_set(RG_ERR_PLUGIN,
                                 "plugin %s (%s): state_save() wrote past the %llu bytes "
                                 "state_size() announced",

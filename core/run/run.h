@@ -41,7 +41,7 @@ rg_status rg_run_fit_epochs(rg_run *run);
 rg_status rg_run_write(rg_run *run, const char *path);
 rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path);
 /* Plugin state (plugin_state.c): appends a "plugin.I#state" tensor per plugin with state
- * hooks to ts (buffers in owned[np], for the caller to free) and its byte count to cfg. */
+ * hooks to ts (buffers in owned[np], for the caller to rg_free) and its byte count to cfg. */
 rg_status rg_plugin_state_save(rg_plugin_instance **pl, int np, int64_t epoch, int64_t step,
                                rg_ckpt_tensor *ts, int *n, int cap, FILE *cfg, void **owned);
 /* Hands each plugin its saved state; refuses a stateful plugin without state hooks. */

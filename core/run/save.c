@@ -154,7 +154,7 @@ rg_status rg_run_write(rg_run *run, const char *path)
     free(cfg);
     free(ts);
     for (int i = 0; i < np; i++)
-        free(owned[i]);
+        rg_free(owned[i]);
     return st;
 }
 

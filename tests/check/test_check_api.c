@@ -278,3 +278,10 @@ Test(check_api, stateful_without_state_hooks_fails)
     run_checker(REGULA_TEST_FIXTURES "/fixture_stateful.so", REGULA_ABI_MINOR, 20);
     expect("state round trip", RG_CHECK_FAIL, "declares RG_CAP_STATEFUL but has no state hooks");
 }
+
+Test(check_api, a_state_save_that_writes_past_its_size_fails)
+{
+    run_checker(FX "state_overrun.so", REGULA_ABI_MINOR, 20);
+    expect("state round trip", RG_CHECK_FAIL,
+           "state_save() wrote outside the buffer of state_size() bytes");
+}

@@ -129,6 +129,21 @@ Test(faults, a_single_nan_written_by_a_constraint_hook_is_found_and_blamed)
     cr_assert_null(strstr(out, "lower --lr"), "%s", out);
 }
 
+/* A stateful plugin whose state_save() writes past the size it announced: the checkpoint
+ * write is refused, naming it. */
+Test(faults, a_state_save_overrun_is_refused_when_the_checkpoint_is_written)
+{
+    char args[512];
+    /* the fixture anchors one tensor of at most 256 elements: dense2.weight, 16 x 10 */
+    snprintf(args, sizeof args, "--epochs 1 --save %s/s.ckpt --reg " REGULA_TEST_FIXTURES
+             "/../check-fixtures/state_overrun.so:layers=dense2", dir);
+    int st = train(args);
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "state_overrun.so): state_save() wrote past the ") != NULL &&
+                  strstr(out, " bytes state_size() announced") != NULL,
+              "%s", out);
+}
+
 /* One NaN where the per-step sample does not look: found by the non-finite loss (forward)
  * or the optimizer's gradient check (backward), then traced back to the hook. */
 Test(faults, a_single_nan_from_an_activation_hook_is_traced_back_to_it)
