@@ -10,13 +10,28 @@
 
 #include "sweep_plan.h"
 
-typedef struct rg_sweep_trial {
-    int64_t number; /* 1-based */
-    char (*values)[RG_SWEEP_VALUE_CHARS];
-    double val_accuracy, val_loss;
+/* One training run: a configuration with one of its seeds. */
+typedef struct rg_sweep_result {
+    double val_accuracy, val_loss; /* at the configuration's last rung (or the end) */
     int ok, ran;
+    int64_t epochs;                /* epochs trained when the metrics were read */
     char message[320];
+} rg_sweep_result;
+
+typedef struct rg_sweep_trial {
+    int64_t number; /* 1-based configuration number */
+    char (*values)[RG_SWEEP_VALUE_CHARS]; /* "-": the axis does not apply (plugin off) */
+    double val_accuracy, val_loss; /* mean over the seeds that ran */
+    double sd_accuracy, sd_loss;   /* sample standard deviation (0 with one seed) */
+    int ok, ran;                   /* ok: every seed gave its metrics */
+    int rung;                      /* successive halving: the last rung reached (0-based) */
+    int stopped;                   /* successive halving: not promoted past `rung` */
+    int64_t epochs;                /* epochs of the last rung reached */
+    char message[320];             /* the first failed seed's reason */
+    rg_sweep_result *runs;         /* one per seed */
 } rg_sweep_trial;
+
+typedef enum { RG_SWEEP_RANK_MEAN, RG_SWEEP_RANK_MEDIAN, RG_SWEEP_RANK_WORST } rg_sweep_rank_by;
 
 typedef struct rg_sweep {
     const char *dir;
@@ -27,6 +42,18 @@ typedef struct rg_sweep {
     int n_axes;
     int n_train;
     char **train; /* the user's train arguments */
+    int seeds;          /* --seeds K: training seeds base_seed .. base_seed + K - 1 */
+    int64_t base_seed;  /* TRAIN-ARGS' --seed, else 1 */
+    rg_sweep_rank_by rank_by;
+    int jobs;           /* trials at once (after the cores are counted) */
+    int threads;        /* each trial's --threads when the sweep sets it, else 0 */
+    int halving;        /* successive halving */
+    int eta;            /* keep the best 1/eta at each rung */
+    int64_t min_epochs; /* the first rung */
+    int64_t max_epochs; /* TRAIN-ARGS' --epochs */
+    int64_t budget;     /* --budget: trial-epochs the plan may use (0: no limit) */
+    int n_rungs;
+    int64_t rung_epochs[32];
 } rg_sweep;
 
 /* A NULL-terminated argv that owns its strings. */
@@ -52,24 +79,59 @@ char *rg_sweep_spec_with(const char *spec, const char *param, const char *value)
  * memory. */
 int rg_sweep_train_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], int for_trial,
                         rg_argvec *out);
+/* The same for seed k of a configuration (--seeds), and the sweep's --threads. */
+int rg_sweep_run_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], int k,
+                      rg_argvec *out);
+/* 1 if plugin axis `a` applies to the configuration: some --reg/--aug of its
+ * train arguments (set axes included) names the plugin. */
+int rg_sweep_axis_active(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], int a);
 
-/* ---- sweep_run.c: child processes ---------------------------------------------- */
+/* ---- sweep_run.c: one run's files and results ----------------------------------- */
 
-/* Runs trial t unless its results are on disk for the same arguments and
- * records the outcome in t. Returns 0, or -1 with the error set when the
- * sweep itself cannot go on (out of memory, DIR not writable). */
-int rg_sweep_run_trial(const rg_sweep *s, rg_sweep_trial *t, int64_t total);
-/* `regula eval` on the winner's checkpoint, its output shown and kept in
- * DIR/winner-test.log; the command's exit code. */
+/* What one run does: train configuration t with seed k (0-based) until epoch
+ * stop_at (0: to the end). */
+typedef struct rg_sweep_job {
+    rg_sweep_trial *t;
+    int k;
+    int64_t stop_at;
+} rg_sweep_job;
+
+/* Runs the jobs, `s->jobs` child processes at a time, each recording its
+ * outcome in its trial's runs[k]. A job whose results are on disk for the
+ * same arguments is not run again; a run with a checkpoint for the same
+ * arguments continues from it (--resume, bit-identical). Returns 0; 1 when
+ * SIGINT or SIGTERM stopped the sweep (the running trials saved their
+ * checkpoints); -1 with the error set when the sweep itself cannot go on. */
+int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t configs);
+/* `regula eval` on the checkpoints of the winner's seeds, their output shown
+ * and kept in DIR/winner-test.log; the command's exit code. */
 int rg_sweep_eval_winner(const rg_sweep *s, const rg_sweep_trial *w);
+/* "DIR/trial-N" (one seed) or "DIR/trial-N-sK" (seed K of several). */
+void rg_sweep_run_base(const rg_sweep *s, const rg_sweep_trial *t, int k, char *buf, size_t cap);
+
+/* ---- sweep_halving.c: the schedule -------------------------------------------- */
+
+/* The rungs from --min-epochs, --eta and the train arguments' --epochs; -1
+ * with the error set when they do not make a schedule. */
+int rg_sweep_plan_rungs(rg_sweep *s);
+/* Trial-epochs the plan trains for n configurations: every configuration to
+ * the end, or the rungs of successive halving. */
+int64_t rg_sweep_plan_cost(const rg_sweep *s, int64_t n, int halving);
+/* Trains the trials: all to the end, or by successive halving. 0, 1 when
+ * interrupted, -1 with the error set. */
+int rg_sweep_train(const rg_sweep *s, rg_sweep_trial *ts, int64_t n);
 
 /* ---- sweep_report.c: ranking and results ------------------------------------- */
 
 /* "key=value key=value" of the trial, on stdout. */
 void rg_sweep_print_values(const rg_sweep *s, const rg_sweep_trial *t);
-/* The trial's ranking metric, NaN when it has none (failed, no validation). */
-double rg_sweep_metric(const rg_sweep_trial *t, int by_loss);
-/* Sorts best first; trials without the metric last, ties by trial number. */
+/* Mean, sd and ok of the trial from its runs. */
+void rg_sweep_aggregate(const rg_sweep *s, rg_sweep_trial *t);
+/* The trial's ranking statistic over its seeds (--rank), NaN when it has none
+ * (failed, no validation split). */
+double rg_sweep_metric(const rg_sweep *s, const rg_sweep_trial *t);
+/* Sorts best first: the later rung first (successive halving), then the
+ * metric; trials without the metric last, ties by trial number. */
 void rg_sweep_rank(const rg_sweep *s, rg_sweep_trial *ts, int64_t n);
 void rg_sweep_print_table(const rg_sweep *s, const rg_sweep_trial *ts, int64_t n);
 /* DIR/sweep.csv and DIR/sweep.jsonl, in the order of ts. 0, or -1 with the

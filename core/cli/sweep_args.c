@@ -97,13 +97,60 @@ void rg_argvec_free(rg_argvec *a)
     memset(a, 0, sizeof *a);
 }
 
-int rg_sweep_train_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], int for_trial,
-                        rg_argvec *out)
+/* The user's train arguments with the configuration's set axes applied: a
+ * set axis (reg=..., aug=...) drops every --reg/--aug of its kind and adds
+ * its value's plugins ("none": no plugin of that kind). */
+static int base_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], rg_argvec *out)
 {
-    int set[RG_SWEEP_MAX_AXES] = {0};
     for (int i = 0; i < s->n_train; i++) {
         const char *a = s->train[i];
-        const char *v = !rg_sweep_is_switch(a) && i + 1 < s->n_train ? s->train[i + 1] : NULL;
+        int takes_value = !rg_sweep_is_switch(a) && i + 1 < s->n_train;
+        int replaced = 0;
+        for (int k = 0; k < s->n_axes && takes_value; k++)
+            replaced |= s->axes[k].set && a[0] == '-' && a[1] == '-' &&
+                        !strcmp(a + 2, s->axes[k].param);
+        if (replaced) {
+            i++;
+            continue;
+        }
+        if (rg_argvec_push(out, a) || (takes_value && rg_argvec_push(out, s->train[++i])))
+            return -1;
+    }
+    for (int k = 0; k < s->n_axes; k++) {
+        if (!s->axes[k].set || !strcmp(values[k], "none"))
+            continue;
+        char flag[40], buf[RG_SWEEP_VALUE_CHARS];
+        snprintf(flag, sizeof flag, "--%s", s->axes[k].param);
+        snprintf(buf, sizeof buf, "%s", values[k]);
+        for (char *part = strtok(buf, "+"); part; part = strtok(NULL, "+"))
+            if (rg_argvec_push(out, flag) || rg_argvec_push(out, part))
+                return -1;
+    }
+    return 0;
+}
+
+int rg_sweep_axis_active(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], int a)
+{
+    const rg_sweep_axis *ax = &s->axes[a];
+    if (!ax->plugin[0])
+        return 1;
+    rg_argvec base = {0};
+    int active = 0;
+    if (base_args(s, values, &base) == 0)
+        for (int i = 0; i + 1 < base.n && !active; i++)
+            active = (!strcmp(base.v[i], "--reg") || !strcmp(base.v[i], "--aug")) &&
+                     rg_sweep_spec_names(base.v[i + 1], ax->plugin);
+    rg_argvec_free(&base);
+    return active;
+}
+
+static int train_args_from(const rg_sweep *s, char **train, int n_train,
+                           char (*values)[RG_SWEEP_VALUE_CHARS], int for_trial, rg_argvec *out)
+{
+    int set[RG_SWEEP_MAX_AXES] = {0};
+    for (int i = 0; i < n_train; i++) {
+        const char *a = train[i];
+        const char *v = !rg_sweep_is_switch(a) && i + 1 < n_train ? train[i + 1] : NULL;
         if (!strcmp(a, "--no-test") || (for_trial && !strcmp(a, "--quiet")))
             continue;
         if (for_trial && v && (!strcmp(a, "--summary") || !strcmp(a, "--save") ||
@@ -122,6 +169,8 @@ int rg_sweep_train_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS],
             return -1;
         for (int k = 0; k < s->n_axes; k++) {
             const rg_sweep_axis *ax = &s->axes[k];
+            if (ax->set || !strcmp(values[k], "-"))
+                continue;
             if (ax->plugin[0] && (!strcmp(a, "--reg") || !strcmp(a, "--aug")) &&
                 rg_sweep_spec_names(value, ax->plugin)) {
                 char *next = rg_sweep_spec_with(value, ax->param, values[k]);
@@ -142,11 +191,53 @@ int rg_sweep_train_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS],
             return -1;
     }
     for (int k = 0; k < s->n_axes; k++)
-        if (!set[k] && !s->axes[k].plugin[0]) {
+        if (!set[k] && !s->axes[k].plugin[0] && !s->axes[k].set) {
             char flag[64];
             snprintf(flag, sizeof flag, "--%s", s->axes[k].param);
             if (rg_argvec_push(out, flag) || rg_argvec_push(out, values[k]))
                 return -1;
         }
     return 0;
+}
+
+int rg_sweep_train_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], int for_trial,
+                        rg_argvec *out)
+{
+    rg_argvec base = {0};
+    int bad = base_args(s, values, &base) || train_args_from(s, base.v, base.n, values,
+                                                            for_trial, out);
+    rg_argvec_free(&base);
+    return bad ? -1 : 0;
+}
+
+int rg_sweep_run_args(const rg_sweep *s, char (*values)[RG_SWEEP_VALUE_CHARS], int k,
+                      rg_argvec *out)
+{
+    rg_argvec all = {0};
+    if (rg_sweep_train_args(s, values, 1, &all)) {
+        rg_argvec_free(&all);
+        return -1;
+    }
+    int bad = 0, has_threads = 0;
+    for (int i = 0; i < all.n && !bad; i++) {
+        const char *a = all.v[i];
+        int takes_value = !rg_sweep_is_switch(a) && i + 1 < all.n;
+        has_threads |= !strcmp(a, "--threads");
+        if (s->seeds > 1 && takes_value && !strcmp(a, "--seed")) {
+            i++;
+            continue;
+        }
+        bad = rg_argvec_push(out, a) || (takes_value && rg_argvec_push(out, all.v[++i]));
+    }
+    rg_argvec_free(&all);
+    char num[32];
+    if (!bad && s->seeds > 1) {
+        snprintf(num, sizeof num, "%lld", (long long)(s->base_seed + k));
+        bad = rg_argvec_push(out, "--seed") || rg_argvec_push(out, num);
+    }
+    if (!bad && s->threads > 0 && !has_threads) {
+        snprintf(num, sizeof num, "%d", s->threads);
+        bad = rg_argvec_push(out, "--threads") || rg_argvec_push(out, num);
+    }
+    return bad ? -1 : 0;
 }

@@ -116,6 +116,11 @@ static rg_status parse_key(const char *key, rg_sweep_axis *ax)
         return RG_OK;
     }
     const char *k = key[0] == '-' && key[1] == '-' ? key + 2 : key;
+    if (!strcmp(k, "reg") || !strcmp(k, "aug")) {
+        snprintf(ax->param, sizeof ax->param, "%s", k);
+        ax->set = 1;
+        return RG_OK;
+    }
     char flag[64];
     int kind = field_kind(k, flag, sizeof flag);
     if (kind >= 0) {
@@ -139,7 +144,7 @@ static rg_status parse_key(const char *key, rg_sweep_axis *ax)
 static int is_word_option(const rg_sweep_axis *ax)
 {
     char flag[64];
-    return !ax->plugin[0] && field_kind(ax->param, flag, sizeof flag) == 2;
+    return ax->set || (!ax->plugin[0] && field_kind(ax->param, flag, sizeof flag) == 2);
 }
 
 static rg_status parse_range(rg_sweep_axis *ax, const char *values, const char *dots)
@@ -233,7 +238,13 @@ rg_status rg_sweep_axis_parse(const char *arg, rg_sweep_axis *out)
         if (!*p)
             return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: empty value in the list", key,
                                 values);
-        if (rg_sweep_is_number(p, &v)) {
+        if (out->set) {
+            if (!strcmp(p, "-") || strstr(p, "++") || p[0] == '+' || p[strlen(p) - 1] == '+')
+                return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s': expected none or "
+                                    "plugins joined by '+', e.g. random_crop:padding=2+hflip",
+                                    key, values, p);
+            st = add_value(out, p);
+        } else if (rg_sweep_is_number(p, &v)) {
             if (out->integer && v != nearbyint(v))
                 return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s=%s: '%s' is not an integer",
                                     key, values, p);

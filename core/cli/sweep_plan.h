@@ -10,7 +10,7 @@
 #include "regula/status.h"
 
 enum { RG_SWEEP_MAX_AXES = 16, RG_SWEEP_MAX_VALUES = 256, RG_SWEEP_MAX_TRIALS = 10000 };
-enum { RG_SWEEP_VALUE_CHARS = 64 };
+enum { RG_SWEEP_VALUE_CHARS = 64, RG_SWEEP_MAX_SEEDS = 100 };
 
 typedef enum { RG_SWEEP_LIST, RG_SWEEP_LIN, RG_SWEEP_LOG } rg_sweep_kind;
 
@@ -19,6 +19,7 @@ typedef struct rg_sweep_axis {
     char plugin[64];     /* "l2" for a plugin key, "" for a train option */
     char param[32];      /* "lambda", or the train option without "--" */
     int integer;         /* a train option that takes an integer */
+    int set;             /* "reg" or "aug" (in param): which plugins of that kind are on */
     rg_sweep_kind kind;
     double lo, hi;       /* ranges */
     int count;           /* values of a range in a grid (0: not given) */
@@ -31,7 +32,9 @@ typedef struct rg_sweep_axis {
  * form; a range with a count is spaced into values[] (endpoints exact, the
  * others rounded to 6 significant digits, which also removes the noise of
  * the arithmetic: 0.1 + 2 * 0.1 becomes 0.3). Integer train options
- * get integer values (rounded, duplicates dropped). */
+ * get integer values (rounded, duplicates dropped). KEY reg or aug makes a
+ * set axis: each value is "none" or plugin specs joined by '+'
+ * (random_crop:padding=2+hflip). */
 rg_status rg_sweep_axis_parse(const char *arg, rg_sweep_axis *out);
 
 /* Number of grid combinations, or an error naming a range without a count

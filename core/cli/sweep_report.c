@@ -19,41 +19,111 @@ void rg_sweep_print_values(const rg_sweep *s, const rg_sweep_trial *t)
 
 /* ---- ranking ------------------------------------------------------------------ */
 
-double rg_sweep_metric(const rg_sweep_trial *t, int by_loss)
+void rg_sweep_aggregate(const rg_sweep *s, rg_sweep_trial *t)
 {
-    double m = by_loss ? t->val_loss : t->val_accuracy;
-    return t->ok && isfinite(m) ? m : NAN;
+    double sa = 0, sl = 0;
+    int n = 0;
+    t->ok = 1;
+    t->ran = 0;
+    t->message[0] = '\0';
+    for (int k = 0; k < s->seeds; k++) {
+        const rg_sweep_result *r = &t->runs[k];
+        t->ran |= r->ran;
+        if (!r->ok) {
+            if (t->ok && s->seeds > 1)
+                snprintf(t->message, sizeof t->message, "seed %lld: %s",
+                         (long long)(s->base_seed + k), r->message);
+            else if (t->ok)
+                snprintf(t->message, sizeof t->message, "%s", r->message);
+            t->ok = 0;
+            continue;
+        }
+        sa += r->val_accuracy;
+        sl += r->val_loss;
+        n++;
+    }
+    t->val_accuracy = n ? sa / n : NAN;
+    t->val_loss = n ? sl / n : NAN;
+    double va = 0, vl = 0;
+    for (int k = 0; k < s->seeds; k++)
+        if (t->runs[k].ok) {
+            va += (t->runs[k].val_accuracy - t->val_accuracy) *
+                  (t->runs[k].val_accuracy - t->val_accuracy);
+            vl += (t->runs[k].val_loss - t->val_loss) * (t->runs[k].val_loss - t->val_loss);
+        }
+    t->sd_accuracy = n > 1 ? sqrt(va / (n - 1)) : 0;
+    t->sd_loss = n > 1 ? sqrt(vl / (n - 1)) : 0;
 }
 
-/* qsort has no context argument in C11. */
-static int g_by_loss;
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+double rg_sweep_metric(const rg_sweep *s, const rg_sweep_trial *t)
+{
+    if (!t->ok)
+        return NAN;
+    double v[RG_SWEEP_MAX_SEEDS];
+    int n = 0;
+    for (int k = 0; k < s->seeds; k++) {
+        double m = s->by_loss ? t->runs[k].val_loss : t->runs[k].val_accuracy;
+        if (!isfinite(m))
+            return NAN;
+        v[n++] = m;
+    }
+    if (n == 0)
+        return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    switch (s->rank_by) {
+    case RG_SWEEP_RANK_MEDIAN:
+        return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    case RG_SWEEP_RANK_WORST:
+        return s->by_loss ? v[n - 1] : v[0];
+    default:
+        return s->by_loss ? t->val_loss : t->val_accuracy;
+    }
+}
+
+static const rg_sweep *g_sweep; /* qsort has no context argument in C11 */
 
 static int by_metric(const void *pa, const void *pb)
 {
     const rg_sweep_trial *a = pa, *b = pb;
-    double ma = rg_sweep_metric(a, g_by_loss), mb = rg_sweep_metric(b, g_by_loss);
+    if (a->rung != b->rung)
+        return a->rung > b->rung ? -1 : 1;
+    double ma = rg_sweep_metric(g_sweep, a), mb = rg_sweep_metric(g_sweep, b);
     int ha = !isnan(ma), hb = !isnan(mb);
     if (ha != hb)
         return hb - ha;
     if (ha && ma != mb)
-        return (g_by_loss ? ma < mb : ma > mb) ? -1 : 1;
+        return (g_sweep->by_loss ? ma < mb : ma > mb) ? -1 : 1;
     return a->number < b->number ? -1 : a->number > b->number;
 }
 
 void rg_sweep_rank(const rg_sweep *s, rg_sweep_trial *ts, int64_t n)
 {
-    g_by_loss = s->by_loss;
+    g_sweep = s;
     qsort(ts, (size_t)n, sizeof *ts, by_metric);
+}
+
+/* "ok", "failed", or "stopped" for a configuration successive halving dropped. */
+static const char *status_of(const rg_sweep_trial *t)
+{
+    return !t->ok ? "failed" : t->stopped ? "stopped" : "ok";
 }
 
 /* ---- the table ------------------------------------------------------------------ */
 
-static void fmt_metric(double v, char *buf, size_t cap)
+static void fmt_mean_sd(const rg_sweep *s, int ok, double mean, double sd, char *buf, size_t cap)
 {
-    if (isfinite(v))
-        snprintf(buf, cap, "%.4f", v);
-    else
+    if (!ok || !isfinite(mean))
         snprintf(buf, cap, "-");
+    else if (s->seeds > 1)
+        snprintf(buf, cap, "%.4f ± %.4f", mean, sd);
+    else
+        snprintf(buf, cap, "%.4f", mean);
 }
 
 void rg_sweep_print_table(const rg_sweep *s, const rg_sweep_trial *ts, int64_t n)
@@ -65,18 +135,28 @@ void rg_sweep_print_table(const rg_sweep *s, const rg_sweep_trial *ts, int64_t n
             if ((int)strlen(ts[i].values[a]) > w[a])
                 w[a] = (int)strlen(ts[i].values[a]);
     }
+    /* "0.1234 ± 0.0012" is 15 columns on a terminal, 16 bytes */
+    int wm = s->seeds > 1 ? 15 : 12, wl = s->seeds > 1 ? 15 : 8;
     printf("\n%5s", "trial");
     for (int a = 0; a < s->n_axes; a++)
         printf("  %-*s", w[a], s->axes[a].key);
-    printf("  %12s  %8s  status\n", "val_accuracy", "val_loss");
+    printf("  %*s  %*s  ", wm, "val_accuracy", wl, "val_loss");
+    if (s->halving)
+        printf("%6s  ", "epochs");
+    printf("status%s\n", s->seeds > 1 ? " (mean ± sd over seeds)" : "");
     for (int64_t i = 0; i < n; i++) {
-        char acc[32], loss[32];
-        fmt_metric(ts[i].ok ? ts[i].val_accuracy : NAN, acc, sizeof acc);
-        fmt_metric(ts[i].ok ? ts[i].val_loss : NAN, loss, sizeof loss);
+        char acc[48], loss[48];
+        int pad = s->seeds > 1 ? 1 : 0; /* '±' takes two bytes */
+        fmt_mean_sd(s, ts[i].ok, ts[i].val_accuracy, ts[i].sd_accuracy, acc, sizeof acc);
+        fmt_mean_sd(s, ts[i].ok, ts[i].val_loss, ts[i].sd_loss, loss, sizeof loss);
         printf("%5lld", (long long)ts[i].number);
         for (int a = 0; a < s->n_axes; a++)
             printf("  %-*s", w[a], ts[i].values[a]);
-        printf("  %12s  %8s  %s\n", acc, loss, ts[i].ok ? "ok" : "failed");
+        printf("  %*s  %*s  ", wm + (strchr(acc, '\xc2') ? pad : 0), acc,
+               wl + (strchr(loss, '\xc2') ? pad : 0), loss);
+        if (s->halving)
+            printf("%6lld  ", (long long)ts[i].epochs);
+        printf("%s\n", status_of(&ts[i]));
     }
 }
 
@@ -104,13 +184,17 @@ static void put_csv_row(FILE *f, const rg_sweep *s, const rg_sweep_trial *t)
         fputc(',', f);
         put_csv(f, t->values[a]);
     }
-    fputc(',', f);
-    if (t->ok && isfinite(t->val_accuracy))
-        fprintf(f, "%.9g", t->val_accuracy);
-    fputc(',', f);
-    if (t->ok && isfinite(t->val_loss))
-        fprintf(f, "%.9g", t->val_loss);
-    fprintf(f, ",%s,", t->ok ? "ok" : "failed");
+    double m[4] = {t->val_accuracy, t->sd_accuracy, t->val_loss, t->sd_loss};
+    for (int c = 0; c < 4; c++) {
+        if (s->seeds == 1 && c % 2)
+            continue;
+        fputc(',', f);
+        if (t->ok && isfinite(m[c]))
+            fprintf(f, "%.9g", m[c]);
+    }
+    if (s->halving)
+        fprintf(f, ",%lld", (long long)t->epochs);
+    fprintf(f, ",%s,", status_of(t));
     put_csv(f, t->ok ? "" : t->message);
     fputc('\n', f);
 }
@@ -122,7 +206,8 @@ static int write_csv(FILE *f, const rg_sweep *s, const rg_sweep_trial *ts, int64
         fputc(',', f);
         put_csv(f, s->axes[a].key);
     }
-    fputs(",val_accuracy,val_loss,status,message\n", f);
+    fputs(s->seeds > 1 ? ",val_accuracy,val_accuracy_sd,val_loss,val_loss_sd" : ",val_accuracy,val_loss", f);
+    fputs(s->halving ? ",epochs,status,message\n" : ",status,message\n", f);
     for (int64_t i = 0; i < n; i++)
         put_csv_row(f, s, &ts[i]);
     return 0;
@@ -183,18 +268,38 @@ static json_t *trial_json(const rg_sweep *s, const rg_sweep_trial *t, int *digit
     for (int a = 0; params && a < s->n_axes; a++) {
         /* the key as the user typed it, which need not be UTF-8 */
         json_t *key = rg_cli_jstring(s->axes[a].key);
-        if (!key || json_object_set_new(params, json_string_value(key),
-                                        value_json(t->values[a], digits))) {
+        json_t *v = strcmp(t->values[a], "-") ? value_json(t->values[a], digits) : json_null();
+        if (!key || json_object_set_new(params, json_string_value(key), v)) {
             json_decref(params);
             params = NULL;
         }
         json_decref(key);
     }
-    json_t *o = json_pack("{s:I, s:o, s:o, s:o, s:s}", "trial", (json_int_t)t->number, "params",
+    json_t *o = json_pack("{s:I, s:o, s:o, s:o}", "trial", (json_int_t)t->number, "params",
                           params, "val_accuracy", metric_json(t->ok, t->val_accuracy),
-                          "val_loss", metric_json(t->ok, t->val_loss), "status",
-                          t->ok ? "ok" : "failed");
-    if (o && !t->ok && json_object_set_new(o, "error", rg_cli_jstring(t->message))) {
+                          "val_loss", metric_json(t->ok, t->val_loss));
+    int bad = !o;
+    if (!bad && s->seeds > 1) {
+        json_t *runs = json_array();
+        for (int k = 0; runs && k < s->seeds; k++)
+            json_array_append_new(runs, json_pack("{s:I, s:o, s:o}", "seed",
+                                                  (json_int_t)(s->base_seed + k), "val_accuracy",
+                                                  metric_json(t->runs[k].ok,
+                                                              t->runs[k].val_accuracy),
+                                                  "val_loss",
+                                                  metric_json(t->runs[k].ok,
+                                                              t->runs[k].val_loss)));
+        bad = json_object_set_new(o, "val_accuracy_sd", metric_json(t->ok, t->sd_accuracy)) ||
+              json_object_set_new(o, "val_loss_sd", metric_json(t->ok, t->sd_loss)) ||
+              json_object_set_new(o, "seeds", runs);
+    }
+    if (!bad && s->halving)
+        bad = json_object_set_new(o, "epochs", json_integer(t->epochs));
+    if (!bad)
+        bad = json_object_set_new(o, "status", json_string(status_of(t)));
+    if (!bad && !t->ok)
+        bad = json_object_set_new(o, "error", rg_cli_jstring(t->message));
+    if (bad) {
         json_decref(o);
         o = NULL;
     }
@@ -276,10 +381,25 @@ int rg_sweep_print_winner(const rg_sweep *s, const rg_sweep_trial *w)
         rg_argvec_free(&best);
         return -1;
     }
-    printf("\nbest on %s: trial %lld (", s->by_loss ? "val_loss" : "val_accuracy",
-           (long long)w->number);
+    int has_threads = 0;
+    for (int i = 0; i < best.n; i++)
+        has_threads |= !strcmp(best.v[i], "--threads");
+    char num[32];
+    snprintf(num, sizeof num, "%d", s->threads);
+    /* the thread count is part of what makes the numbers bit-identical */
+    if (s->threads > 0 && !has_threads &&
+        (rg_argvec_push(&best, "--threads") || rg_argvec_push(&best, num))) {
+        rg_argvec_free(&best);
+        return -1;
+    }
+    printf("\nbest on %s%s: trial %lld (", s->seeds > 1 ? "the mean " : "",
+           s->by_loss ? "val_loss" : "val_accuracy", (long long)w->number);
     rg_sweep_print_values(s, w);
-    printf("), to train it again:\n");
+    if (s->seeds > 1)
+        printf("; %s %.4f ± %.4f over %d seeds", s->by_loss ? "val_loss" : "val_accuracy",
+               s->by_loss ? w->val_loss : w->val_accuracy,
+               s->by_loss ? w->sd_loss : w->sd_accuracy, s->seeds);
+    printf("), to train it again%s:\n", s->seeds > 1 ? " (its first seed)" : "");
     put_quoted(stdout, program_invocation_name);
     fputs(" train", stdout);
     for (int i = 0; i < best.n; i++) {

@@ -1,8 +1,12 @@
-/* regula sweep: trials as child processes (fork + execv of /proc/self/exe,
- * no shell), so a crash or an out-of-range value fails one trial, not the
- * sweep, and a trial's files are exactly what `regula train` writes for a
- * user. A trial is read back from its summary; one whose summary exists for
- * the same arguments is not run again. */
+/* regula sweep: runs as child processes (fork + execv of /proc/self/exe, no
+ * shell), so a crash or an out-of-range value fails one run, not the sweep,
+ * and a run's files are exactly what `regula train` writes for a user. A run
+ * is read back from its summary, or at a rung of successive halving from its
+ * metrics line of that epoch; one whose results exist for the same arguments
+ * is not run again, and one with a checkpoint continues from it. Up to
+ * s->jobs children run at once, each in its own process group, so the sweep
+ * alone decides what a Ctrl-C means: it is passed on once to every running
+ * child, which saves its checkpoint, and no new run starts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -12,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,52 +96,42 @@ static int file_exists(const char *path)
     return stat(path, &sb) == 0;
 }
 
-/* Runs /proc/self/exe with argv, stdout and stderr to log; returns the exit
- * status (128 + signal when killed), -1 if it could not start. */
-static int run_child(char **argv, const char *log)
+
+static double seconds_since(const struct timespec *t0)
 {
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-            _exit(126);
-        if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execv("/proc/self/exe", argv);
-        dprintf(2, "regula: cannot run /proc/self/exe: %s\n", strerror(errno));
-        _exit(127);
-    }
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return -1;
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return WEXITSTATUS(status);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
 }
 
-/* ---- one trial ------------------------------------------------------------------ */
+/* ---- one run's files ------------------------------------------------------------ */
 
-typedef struct trial_files {
+typedef struct run_files {
     char summary[4200], ckpt[4200], log[4200], params[4200], metrics[4200];
-} trial_files;
+} run_files;
 
-static void trial_files_of(const rg_sweep *s, const rg_sweep_trial *t, trial_files *tf)
+void rg_sweep_run_base(const rg_sweep *s, const rg_sweep_trial *t, int k, char *buf, size_t cap)
+{
+    if (s->seeds > 1)
+        snprintf(buf, cap, "%s/trial-%lld-s%d", s->dir, (long long)t->number, k + 1);
+    else
+        snprintf(buf, cap, "%s/trial-%lld", s->dir, (long long)t->number);
+}
+
+static void run_files_of(const rg_sweep *s, const rg_sweep_trial *t, int k, run_files *f)
 {
     char base[4096];
-    snprintf(base, sizeof base, "%s/trial-%lld", s->dir, (long long)t->number);
-    snprintf(tf->summary, sizeof tf->summary, "%s.json", base);
-    snprintf(tf->ckpt, sizeof tf->ckpt, "%s.ckpt", base);
-    snprintf(tf->log, sizeof tf->log, "%s.log", base);
-    snprintf(tf->params, sizeof tf->params, "%s.params", base);
-    snprintf(tf->metrics, sizeof tf->metrics, "%s.metrics.jsonl", base);
+    rg_sweep_run_base(s, t, k, base, sizeof base);
+    snprintf(f->summary, sizeof f->summary, "%s.json", base);
+    snprintf(f->ckpt, sizeof f->ckpt, "%s.ckpt", base);
+    snprintf(f->log, sizeof f->log, "%s.log", base);
+    snprintf(f->params, sizeof f->params, "%s.params", base);
+    snprintf(f->metrics, sizeof f->metrics, "%s.metrics.jsonl", base);
 }
 
-/* What DIR/trial-K.params holds: the identity of the trial's results. */
-static char *params_text(const rg_sweep *s, const rg_sweep_trial *t, const rg_argvec *args)
+/* What DIR/trial-N[-sK].params holds: the identity of the run's results. The
+ * rung a run stops at is not part of it: a rung is a prefix of the full run. */
+static char *params_text(const rg_sweep *s, const rg_sweep_trial *t, int k, const rg_argvec *args)
 {
     char *text = NULL;
     size_t len = 0;
@@ -144,6 +139,8 @@ static char *params_text(const rg_sweep *s, const rg_sweep_trial *t, const rg_ar
     if (!f)
         return NULL;
     fprintf(f, "trial %lld\n", (long long)t->number);
+    if (s->seeds > 1)
+        fprintf(f, "seed %d of %d\n", k + 1, s->seeds);
     for (int a = 0; a < s->n_axes; a++)
         fprintf(f, "%s=%s\n", s->axes[a].key, t->values[a]);
     fputs("train arguments:\n", f);
@@ -153,10 +150,10 @@ static char *params_text(const rg_sweep *s, const rg_sweep_trial *t, const rg_ar
     return text;
 }
 
-/* A top-level number of the summary; null (no validation split) is NaN. */
-static int summary_number(const json_t *summary, const char *key, double *v)
+/* A top-level number of a JSON object; null (no validation split) is NaN. */
+static int json_number_of(const json_t *o, const char *key, double *v)
 {
-    const json_t *x = json_object_get(summary, key);
+    const json_t *x = json_object_get(o, key);
     if (json_is_null(x))
         *v = NAN;
     else if (json_is_number(x))
@@ -166,9 +163,9 @@ static int summary_number(const json_t *summary, const char *key, double *v)
     return 1;
 }
 
-/* 1 with the trial's validation metrics from its summary; 0 with the reason
- * in why ("FILE:LINE:COLUMN: what is wrong" for a file that is not JSON). */
-static int read_summary(const char *path, rg_sweep_trial *t, char *why, size_t cap)
+/* 1 with the run's validation metrics from its summary; 0 with the reason in
+ * why ("FILE:LINE:COLUMN: what is wrong" for a file that is not JSON). */
+static int read_summary(const char *path, rg_sweep_result *r, char *why, size_t cap)
 {
     json_error_t err;
     json_t *summary = json_load_file(path, 0, &err);
@@ -179,134 +176,414 @@ static int read_summary(const char *path, rg_sweep_trial *t, char *why, size_t c
             snprintf(why, cap, "%s:%d:%d: %s", path, err.line, err.column, err.text);
         return 0;
     }
-    int ok = summary_number(summary, "val_accuracy", &t->val_accuracy) &&
-             summary_number(summary, "val_loss", &t->val_loss);
+    double epochs = NAN;
+    int ok = json_number_of(summary, "val_accuracy", &r->val_accuracy) &&
+             json_number_of(summary, "val_loss", &r->val_loss);
+    if (ok && json_number_of(summary, "epochs", &epochs) && isfinite(epochs))
+        r->epochs = (int64_t)epochs;
     json_decref(summary);
     if (!ok)
         snprintf(why, cap, "%s: no val_accuracy/val_loss", path);
     return ok;
 }
 
-/* 1 if the results on disk belong to these arguments. A summary that is
- * there but unreadable is named, since the trial then runs again. */
-static int already_done(rg_sweep_trial *t, const trial_files *tf, const char *want)
+/* 1 with the validation metrics of epoch `epoch` from the metrics file (the
+ * last line of that epoch: a resumed epoch writes its line again). */
+static int read_metrics_at(const char *path, int64_t epoch, rg_sweep_result *r)
 {
-    char *have = read_file(tf->params);
-    int same = want && have && !strcmp(want, have) && file_exists(tf->ckpt);
-    free(have);
-    if (!same || !file_exists(tf->summary))
+    char *text = read_file(path);
+    if (!text)
         return 0;
-    char why[sizeof t->message];
-    if (read_summary(tf->summary, t, why, sizeof why))
-        return 1;
-    printf("%s; running trial %lld again\n", why, (long long)t->number);
+    int found = 0;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        json_t *o = json_loads(line, 0, NULL);
+        double e, acc, loss;
+        if (o && json_number_of(o, "epoch", &e) && e == (double)epoch &&
+            json_number_of(o, "val_accuracy", &acc) && json_number_of(o, "val_loss", &loss)) {
+            r->val_accuracy = acc;
+            r->val_loss = loss;
+            r->epochs = epoch;
+            found = 1;
+        }
+        json_decref(o);
+        line = nl ? nl + 1 : NULL;
+    }
+    free(text);
+    return found;
+}
+
+/* ---- the pool of children -------------------------------------------------------- */
+
+enum { MAX_JOBS = 256 };
+
+typedef struct slot {
+    pid_t pid;
+    rg_sweep_job *job;
+    run_files f;
+    rg_argvec args; /* the run's train arguments */
+    int resumed;
+    struct timespec t0;
+} slot;
+
+/* The running children, for the signal handler. */
+static volatile pid_t g_pids[MAX_JOBS];
+static volatile sig_atomic_t g_signal;
+
+static void on_signal(int sig)
+{
+    g_signal = sig;
+    for (int i = 0; i < MAX_JOBS; i++)
+        if (g_pids[i] > 0)
+            kill(g_pids[i], sig);
+}
+
+static void print_run(const rg_sweep *s, const rg_sweep_job *j, int64_t configs)
+{
+    printf("trial %lld/%lld  ", (long long)j->t->number, (long long)configs);
+    rg_sweep_print_values(s, j->t);
+    if (s->seeds > 1)
+        printf("  seed %lld", (long long)(s->base_seed + j->k));
+}
+
+static void print_metrics(const rg_sweep *s, const rg_sweep_result *r)
+{
+    printf("  val_accuracy %.4f  val_loss %.4f", r->val_accuracy, r->val_loss);
+    if (s->halving)
+        printf("  epoch %lld", (long long)r->epochs);
+}
+
+/* regula train ARGS --no-test --quiet --summary ... --save ... --metrics ...
+ * [--stop-at-epoch E] [--resume CKPT] */
+static int child_argv(const slot *sl, rg_argvec *child)
+{
+    const run_files *f = &sl->f;
+    int bad = rg_argvec_push(child, "regula") || rg_argvec_push(child, "train");
+    for (int i = 0; !bad && i < sl->args.n; i++)
+        bad = rg_argvec_push(child, sl->args.v[i]);
+    bad = bad || rg_argvec_push(child, "--no-test") || rg_argvec_push(child, "--quiet") ||
+          rg_argvec_push(child, "--summary") || rg_argvec_push(child, f->summary) ||
+          rg_argvec_push(child, "--save") || rg_argvec_push(child, f->ckpt) ||
+          rg_argvec_push(child, "--metrics") || rg_argvec_push(child, f->metrics);
+    if (!bad && sl->job->stop_at) {
+        char e[32];
+        snprintf(e, sizeof e, "%lld", (long long)sl->job->stop_at);
+        bad = rg_argvec_push(child, "--stop-at-epoch") || rg_argvec_push(child, e);
+    }
+    if (!bad && sl->resumed)
+        bad = rg_argvec_push(child, "--resume") || rg_argvec_push(child, f->ckpt);
+    return bad;
+}
+
+/* Forks the child of slot `i`; -1 (errno set) if it could not. */
+static int spawn(slot *sl, int i)
+{
+    rg_argvec child = {0};
+    if (child_argv(sl, &child)) {
+        rg_argvec_free(&child);
+        errno = ENOMEM;
+        return -1;
+    }
+    fflush(NULL);
+    clock_gettime(CLOCK_MONOTONIC, &sl->t0);
+    pid_t pid = fork();
+    if (pid < 0) {
+        rg_argvec_free(&child);
+        return -1;
+    }
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL); /* the pool's handler is the parent's */
+        signal(SIGTERM, SIG_DFL);
+        setpgid(0, 0);
+        int fd = open(sl->f.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0)
+            _exit(126);
+        if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        execv("/proc/self/exe", child.v);
+        dprintf(2, "regula: cannot run /proc/self/exe: %s\n", strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid); /* also here: the child may not have run yet */
+    sl->pid = pid;
+    g_pids[i] = pid;
+    rg_argvec_free(&child);
     return 0;
 }
 
-/* regula train ARGS --no-test --quiet --summary ... --save ... --metrics ... */
-static int child_argv(const rg_argvec *args, const trial_files *tf, rg_argvec *child)
+/* Decides what job j needs. 1: its results are on disk (recorded in its
+ * run); 0: the slot is ready to spawn (fresh, or resumed from a checkpoint);
+ * -1 with the error set. */
+static int prepare(const rg_sweep *s, rg_sweep_job *j, slot *sl, int64_t configs, int fresh)
 {
-    int bad = rg_argvec_push(child, "regula") || rg_argvec_push(child, "train");
-    for (int i = 0; !bad && i < args->n; i++)
-        bad = rg_argvec_push(child, args->v[i]);
-    return bad || rg_argvec_push(child, "--no-test") || rg_argvec_push(child, "--quiet") ||
-           rg_argvec_push(child, "--summary") || rg_argvec_push(child, tf->summary) ||
-           rg_argvec_push(child, "--save") || rg_argvec_push(child, tf->ckpt) ||
-           rg_argvec_push(child, "--metrics") || rg_argvec_push(child, tf->metrics);
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0->tv_nsec);
-}
-
-/* Runs the trial's train command and records what it gave. */
-static int run_train(rg_sweep_trial *t, const trial_files *tf, const rg_argvec *args)
-{
-    rg_argvec child = {0};
-    if (child_argv(args, tf, &child)) {
-        rg_argvec_free(&child);
+    rg_sweep_result *r = &j->t->runs[j->k];
+    memset(sl, 0, sizeof *sl);
+    sl->job = j;
+    run_files_of(s, j->t, j->k, &sl->f);
+    if (rg_sweep_run_args(s, j->t->values, j->k, &sl->args))
         return rg_cli_error_set(RG_ERR_NOMEM, "out of memory"), -1;
+    char *want = params_text(s, j->t, j->k, &sl->args);
+    if (!want)
+        return rg_cli_error_set(RG_ERR_NOMEM, "out of memory"), -1;
+    char *have = fresh ? NULL : read_file(sl->f.params);
+    int same = have && !strcmp(want, have) && file_exists(sl->f.ckpt);
+    free(have);
+    if (same && file_exists(sl->f.summary)) {
+        char why[sizeof r->message];
+        if (read_summary(sl->f.summary, r, why, sizeof why)) {
+            r->ok = 1;
+            print_run(s, j, configs);
+            print_metrics(s, r);
+            printf("  skipped, already done\n");
+            free(want);
+            return 1;
+        }
+        printf("%s; running trial %lld again\n", why, (long long)j->t->number);
+        same = 0;
+    } else if (same && j->stop_at && read_metrics_at(sl->f.metrics, j->stop_at, r)) {
+        r->ok = 1;
+        print_run(s, j, configs);
+        print_metrics(s, r);
+        printf("  skipped, already done\n");
+        free(want);
+        return 1;
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int code = run_child(child.v, tf->log);
-    int start_errno = errno;
-    double secs = seconds_since(&t0);
-    rg_argvec_free(&child);
-    t->ran = 1;
-    char why[sizeof t->message];
-    if (code == 0 && read_summary(tf->summary, t, why, sizeof why)) {
-        t->ok = 1;
-        printf("  val_accuracy %.4f  val_loss %.4f  %.1f s\n", t->val_accuracy, t->val_loss,
-               secs);
+    if (same) {
+        sl->resumed = 1;
+        free(want);
+        return 0;
+    }
+    /* Stale results go before the new parameters are written, so results on
+     * disk always belong to the parameters beside them. */
+    remove(sl->f.summary);
+    remove(sl->f.ckpt);
+    remove(sl->f.metrics);
+    int bad = write_text(sl->f.params, want);
+    free(want);
+    if (bad)
+        return rg_cli_error_set(RG_ERR_IO, "%s: cannot write", sl->f.params), -1;
+    return 0;
+}
+
+/* Records what the finished child of the slot gave. 1 when the run should
+ * start again from scratch (a resumed run that gave no results). */
+static int finish(const rg_sweep *s, slot *sl, int code, int64_t configs)
+{
+    rg_sweep_job *j = sl->job;
+    rg_sweep_result *r = &j->t->runs[j->k];
+    double secs = seconds_since(&sl->t0);
+    r->ran = 1;
+    r->ok = 0;
+    char why[sizeof r->message] = "";
+    int got = 0;
+    if (code == 0) {
+        if (file_exists(sl->f.summary))
+            got = read_summary(sl->f.summary, r, why, sizeof why);
+        else if (j->stop_at && read_metrics_at(sl->f.metrics, j->stop_at, r))
+            got = 1;
+        else
+            snprintf(why, sizeof why, "train ended without a summary%s",
+                     j->stop_at ? " or the metrics of its rung" : "");
+    }
+    if (!got && code == 0 && sl->resumed) {
+        remove(sl->f.params); /* the checkpoint cannot give the results: start over */
+        return 1;
+    }
+    print_run(s, j, configs);
+    if (got) {
+        r->ok = 1;
+        print_metrics(s, r);
+        printf("  %.1f s%s\n", secs, sl->resumed ? " (resumed)" : "");
+        return 0;
+    }
+    if (g_signal && (code == 130 || code == 143)) {
+        snprintf(r->message, sizeof r->message, "interrupted; its checkpoint is kept");
+        printf("  interrupted, checkpoint kept\n");
         return 0;
     }
     if (code == 0)
-        snprintf(t->message, sizeof t->message, "%s", why);
-    else if (code < 0)
-        snprintf(t->message, sizeof t->message, "cannot start: %s", strerror(start_errno));
+        snprintf(r->message, sizeof r->message, "%s", why);
     else
-        last_line(tf->log, t->message, sizeof t->message);
-    printf("  failed (exit %d): %s\n", code, t->message);
+        last_line(sl->f.log, r->message, sizeof r->message);
+    printf("  failed (exit %d): %s\n", code, r->message);
     return 0;
 }
 
-int rg_sweep_run_trial(const rg_sweep *s, rg_sweep_trial *t, int64_t total)
+static int exit_code(int status)
 {
-    trial_files tf;
-    trial_files_of(s, t, &tf);
-    rg_argvec args = {0};
-    if (rg_sweep_train_args(s, t->values, 1, &args)) {
-        rg_argvec_free(&args);
+    return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+static void install(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
+}
+
+/* Waits for one child of the pool; its slot index, or -1 (errno set). */
+static int wait_one(slot *slots, int n_slots, int *code)
+{
+    for (;;) {
+        int status;
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        for (int i = 0; i < n_slots; i++)
+            if (slots[i].pid == pid) {
+                g_pids[i] = 0;
+                slots[i].pid = 0;
+                *code = exit_code(status);
+                return i;
+            }
+    }
+}
+
+int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t configs)
+{
+    int n_slots = s->jobs < 1 ? 1 : s->jobs > MAX_JOBS ? MAX_JOBS : s->jobs;
+    slot *slots = calloc((size_t)n_slots, sizeof *slots);
+    if (!slots)
         return rg_cli_error_set(RG_ERR_NOMEM, "out of memory"), -1;
+    struct sigaction old_int, old_term;
+    g_signal = 0;
+    install(&old_int, &old_term);
+    int64_t next = 0;
+    int running = 0, st = 0;
+    while (st == 0) {
+        for (int i = 0; i < n_slots && !g_signal && next < n && st == 0; i++) {
+            if (slots[i].job)
+                continue;
+            int p = prepare(s, &jobs[next++], &slots[i], configs, 0);
+            if (p == 0 && spawn(&slots[i], i) != 0) {
+                rg_cli_error_set(RG_ERR_IO, "cannot start regula train: %s", strerror(errno));
+                p = -1;
+            }
+            if (p != 0) {
+                rg_argvec_free(&slots[i].args);
+                slots[i].job = NULL;
+                st = p < 0 ? -1 : 0;
+                if (p > 0)
+                    i--; /* the slot is still free */
+                continue;
+            }
+            running++;
+        }
+        if (!running)
+            break;
+        int code = 0;
+        int i = wait_one(slots, n_slots, &code);
+        if (i < 0) {
+            rg_cli_error_set(RG_ERR_IO, "waiting for a trial: %s", strerror(errno));
+            st = -1;
+            break;
+        }
+        running--;
+        rg_sweep_job *j = slots[i].job;
+        int again = finish(s, &slots[i], code, configs);
+        rg_argvec_free(&slots[i].args);
+        slots[i].job = NULL;
+        if (again && !g_signal) {
+            int p = prepare(s, j, &slots[i], configs, 1);
+            if (p == 0 && spawn(&slots[i], i) == 0) {
+                running++;
+                continue;
+            }
+            rg_argvec_free(&slots[i].args);
+            slots[i].job = NULL;
+            rg_cli_error_set(RG_ERR_IO, "cannot start regula train again");
+            st = -1;
+        }
     }
-    char *want = params_text(s, t, &args);
-    int done = already_done(t, &tf, want);
-    printf("trial %lld/%lld  ", (long long)t->number, (long long)total);
-    rg_sweep_print_values(s, t);
-    if (done) {
-        t->ok = 1;
-        printf("  val_accuracy %.4f  val_loss %.4f  skipped, already done\n", t->val_accuracy,
-               t->val_loss);
-        free(want);
-        rg_argvec_free(&args);
-        return 0;
+    /* an error of the sweep itself: the children still running end as interrupted */
+    for (int i = 0; i < n_slots; i++)
+        if (slots[i].pid > 0)
+            kill(slots[i].pid, SIGTERM);
+    while (running > 0) {
+        int code, i = wait_one(slots, n_slots, &code);
+        if (i < 0)
+            break;
+        running--;
+        finish(s, &slots[i], code, configs);
+        rg_argvec_free(&slots[i].args);
+        slots[i].job = NULL;
     }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    free(slots);
     fflush(stdout);
-    /* Stale results go before the new parameters are written, so a summary
-     * on disk always belongs to the parameters beside it. */
-    remove(tf.summary);
-    remove(tf.ckpt);
-    remove(tf.metrics);
-    int bad = !want || write_text(tf.params, want);
-    free(want);
-    if (bad) {
-        rg_argvec_free(&args);
-        return rg_cli_error_set(RG_ERR_IO, "%s: cannot write", tf.params), -1;
-    }
-    int st = run_train(t, &tf, &args);
-    rg_argvec_free(&args);
+    if (st == 0 && g_signal)
+        return 1;
     return st;
 }
 
 /* ---- the winner ------------------------------------------------------------------- */
 
+/* Runs `regula eval ckpt` with its output appended to log; the exit code. */
+static int run_eval(const char *ckpt, const char *log, int append)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        char *argv[] = {"regula", "eval", (char *)ckpt, NULL};
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return exit_code(status);
+}
+
 int rg_sweep_eval_winner(const rg_sweep *s, const rg_sweep_trial *w)
 {
-    char ckpt[4200], log[4200];
-    snprintf(ckpt, sizeof ckpt, "%s/trial-%lld.ckpt", s->dir, (long long)w->number);
+    char log[4200];
     snprintf(log, sizeof log, "%s/winner-test.log", s->dir);
-    char *argv[] = {"regula", "eval", ckpt, NULL};
-    printf("\ntest set, winner only (regula eval %s):\n", ckpt);
-    int code = run_child(argv, log);
-    char *text = read_file(log);
-    if (text)
-        fputs(text, stdout);
-    free(text);
-    if (code != 0)
-        return rg_cli_fail(1, "regula eval %s failed (exit %d); see %s", ckpt, code, log);
+    double acc[RG_SWEEP_MAX_SEEDS], sum = 0;
+    for (int k = 0; k < s->seeds; k++) {
+        char base[4096], ckpt[4200];
+        rg_sweep_run_base(s, w, k, base, sizeof base);
+        snprintf(ckpt, sizeof ckpt, "%s.ckpt", base);
+        if (k == 0)
+            printf("\ntest set, winner only (regula eval %s%s):\n", ckpt,
+                   s->seeds > 1 ? " and its other seeds" : "");
+        long before = 0;
+        char *prev = k ? read_file(log) : NULL;
+        before = prev ? (long)strlen(prev) : 0;
+        free(prev);
+        int code = run_eval(ckpt, log, k > 0);
+        char *text = read_file(log);
+        const char *mine = text && (long)strlen(text) >= before ? text + before : "";
+        const char *p = strstr(mine, "test accuracy ");
+        if (s->seeds > 1)
+            printf("seed %lld: ", (long long)(s->base_seed + k));
+        fputs(mine, stdout);
+        acc[k] = p ? strtod(p + strlen("test accuracy "), NULL) : NAN;
+        free(text);
+        if (code != 0 || !p)
+            return rg_cli_fail(1, "regula eval %s failed (exit %d); see %s", ckpt, code, log);
+        sum += acc[k];
+    }
+    if (s->seeds > 1) {
+        double mean = sum / s->seeds, ss = 0;
+        for (int k = 0; k < s->seeds; k++)
+            ss += (acc[k] - mean) * (acc[k] - mean);
+        printf("test accuracy over %d seeds: %.4f ± %.4f (mean ± sd)\n", s->seeds, mean,
+               sqrt(ss / (s->seeds - 1)));
+    }
     return 0;
 }

@@ -26,8 +26,8 @@ static const char usage_tail[] =
     "  --resume FILE       continue the run saved in FILE exactly where it stopped (same\n"
     "                      result, bit for bit, as an uninterrupted run): give the same\n"
     "                      command with --resume added, or only the fields that change; of\n"
-    "                      those, only epochs, threads, save, metrics, summary and stop_after\n"
-    "                      may differ from the stored recipe\n"
+    "                      those, only epochs, threads, save, metrics, summary, stop_after\n"
+    "                      and stop_at_epoch may differ from the stored recipe\n"
     "  --quiet             no per-batch progress\n"
     "  --hook-timeout S    a plugin hook that has not returned after S seconds (default 600;\n"
     "                      0: no limit) ends the run, naming it, as a crash, abort() or\n"
@@ -145,6 +145,12 @@ static int report(rg_run *run, const rg_recipe *r, int64_t before)
         snprintf(where, sizeof where, "%s", *save ? save : "FILE (add --save FILE to keep the "
                                                           "state)");
         int64_t ran = res.epochs_done - before, asked = atoll(rg_recipe_get(r, "stop_after"));
+        int64_t stop_at = atoll(rg_recipe_get(r, "stop_at_epoch"));
+        if (!g_signal && stop_at && res.epochs_done >= stop_at) {
+            printf("stopped at epoch %lld as asked (--stop-at-epoch); continue with --resume "
+                   "%s\n", (long long)res.epochs_done, where);
+            return 0;
+        }
         if (g_signal || !asked || ran < asked) {
             if (*save)
                 printf("interrupted in epoch %lld; saved the run to %s; continue with: "

@@ -54,6 +54,7 @@ rg_status rg_run_fit_epochs(rg_run *run)
     const char *metrics_path = rg_recipe_string(run->recipe, "metrics");
     const char *save = rg_recipe_string(run->recipe, "save");
     int64_t stop_after = rg_recipe_int(run->recipe, "stop_after");
+    int64_t stop_at = rg_recipe_int(run->recipe, "stop_at_epoch");
     FILE *metrics = NULL;
     rg_status st = RG_OK;
     if (*metrics_path &&
@@ -67,7 +68,8 @@ rg_status rg_run_fit_epochs(rg_run *run)
             complete = 1;
             break;
         }
-        if ((stop_after && ran >= stop_after) || run->stop)
+        if ((stop_after && ran >= stop_after) || (stop_at && run->epochs_done >= stop_at) ||
+            run->stop)
             break;
         rg_epoch_stats s;
         st = rg_trainer_run_epoch(run->trainer, &s);

@@ -31,9 +31,9 @@ extern "C" {
 #endif
 
 #define REGULA_VERSION_MAJOR 0
-#define REGULA_VERSION_MINOR 3
+#define REGULA_VERSION_MINOR 4
 #define REGULA_VERSION_PATCH 0
-#define REGULA_VERSION_STRING "0.3.0"
+#define REGULA_VERSION_STRING "0.4.0"
 
 #if defined(__GNUC__) && defined(REGULA_BUILDING_LIBRARY)
 #define RG_API __attribute__((visibility("default")))
@@ -402,7 +402,7 @@ static inline rg_callbacks rg_default_callbacks(void)
 
 typedef enum rg_run_state {
     RG_RUN_READY = 0,        /* created or resumed, epochs left */
-    RG_RUN_PAUSED = 1,       /* stopped by stop_after or a stop request; fit again or
+    RG_RUN_PAUSED = 1,       /* stopped by stop_after, stop_at_epoch or a stop request; fit again or
                                 save and resume later */
     RG_RUN_COMPLETE = 2,     /* all epochs done, or early stopping ended it */
     RG_RUN_FAILED = 3        /* a step failed (the message names plugin, hook, step);
@@ -441,7 +441,8 @@ RG_API rg_status rg_run_resume_with_data(rg_context *ctx, const char *path,
 RG_API void rg_run_destroy(rg_run *run);
 
 /* Trains until the recipe's epochs are done, early stopping ends the run, stop_after
- * epochs have run in this call, or a stop is requested; after each epoch it writes the
+ * epochs have run in this call, the run has stop_at_epoch epochs (0.4), or a stop is
+ * requested; after each epoch it writes the
  * metrics line and the checkpoint the recipe asks for. When the run completes it restores
  * the best weights (early stopping), evaluates train, validation and test (unless the
  * recipe's test is false) and writes the summary. cb may be NULL. On an error the run is

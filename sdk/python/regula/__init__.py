@@ -293,7 +293,7 @@ class Run(_Predicts):
     @classmethod
     def resume(cls, ctx, path, train=None, test=None, **recipe):
         """Continues the run saved in path; keyword arguments may only change resumable
-        fields (epochs, threads, save, metrics, summary, stop_after)."""
+        fields (epochs, threads, save, metrics, summary, stop_after, stop_at_epoch)."""
         lib = _lib.lib()
         r = _recipe(ctx, recipe)
         h = ctypes.c_void_p()
