@@ -12,6 +12,8 @@ int rg_cmd_plugin(int argc, char **argv);
 int rg_cmd_dataset(int argc, char **argv);
 int rg_cmd_augment(int argc, char **argv);
 int rg_cmd_sweep(int argc, char **argv);
+/* regula sweep report DIR -o report.png (sweep_report_cmd.c) */
+int rg_cmd_sweep_report(int argc, char **argv);
 int rg_cmd_eval(int argc, char **argv);
 int rg_cmd_predict(int argc, char **argv);
 int rg_cmd_export(int argc, char **argv);

@@ -513,6 +513,8 @@ static int run_sweep(rg_sweep *s, rg_sweep_trial *ts, int64_t n)
 
 int rg_cmd_sweep(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "report"))
+        return rg_cmd_sweep_report(argc - 1, argv + 1);
     rg_sweep s;
     memset(&s, 0, sizeof s);
     int help = 0;
