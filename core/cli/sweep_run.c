@@ -330,6 +330,17 @@ static int prepare(const rg_sweep *s, rg_sweep_job *j, slot *sl, int64_t configs
     char *have = fresh ? NULL : read_file(sl->f.params);
     int same = have && !strcmp(want, have) && file_exists(sl->f.ckpt);
     free(have);
+    /* At a rung, the metrics of the rung's epoch, also when the run went on
+     * further (a full sweep in the same DIR): ranking on the end would be
+     * peeking past the rung. */
+    if (same && j->stop_at && read_metrics_at(sl->f.metrics, j->stop_at, r)) {
+        r->ok = 1;
+        print_run(s, j, configs);
+        print_metrics(s, r);
+        printf("  skipped, already done\n");
+        free(want);
+        return 1;
+    }
     if (same && file_exists(sl->f.summary)) {
         char why[sizeof r->message];
         if (read_summary(sl->f.summary, r, why, sizeof why)) {
@@ -342,13 +353,6 @@ static int prepare(const rg_sweep *s, rg_sweep_job *j, slot *sl, int64_t configs
         }
         printf("%s; running trial %lld again\n", why, (long long)j->t->number);
         same = 0;
-    } else if (same && j->stop_at && read_metrics_at(sl->f.metrics, j->stop_at, r)) {
-        r->ok = 1;
-        print_run(s, j, configs);
-        print_metrics(s, r);
-        printf("  skipped, already done\n");
-        free(want);
-        return 1;
     }
     if (same) {
         sl->resumed = 1;
@@ -379,10 +383,10 @@ static int finish(const rg_sweep *s, slot *sl, int code, int64_t configs)
     char why[sizeof r->message] = "";
     int got = 0;
     if (code == 0) {
-        if (file_exists(sl->f.summary))
-            got = read_summary(sl->f.summary, r, why, sizeof why);
-        else if (j->stop_at && read_metrics_at(sl->f.metrics, j->stop_at, r))
+        if (j->stop_at && read_metrics_at(sl->f.metrics, j->stop_at, r))
             got = 1;
+        else if (file_exists(sl->f.summary))
+            got = read_summary(sl->f.summary, r, why, sizeof why);
         else
             snprintf(why, sizeof why, "train ended without a summary%s",
                      j->stop_at ? " or the metrics of its rung" : "");
