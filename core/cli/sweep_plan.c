@@ -138,7 +138,8 @@ static rg_status parse_key(const char *key, rg_sweep_axis *ax)
         }
     }
     return rg_cli_error_set(RG_ERR_INVALID, "--sweep %s: unknown key; expected PLUGIN.PARAM "
-                        "(e.g. l2.lambda) or a train option: %s", key, known);
+                        "(e.g. l2.lambda), reg or aug (which plugins are on) or a train "
+                        "option: %s", key, known);
 }
 
 static int is_word_option(const rg_sweep_axis *ax)
