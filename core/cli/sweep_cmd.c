@@ -397,8 +397,11 @@ static rg_sweep_trial *plan_trials(const rg_sweep *s, int64_t *n,
             if (!rg_sweep_axis_active(s, t->values, a))
                 snprintf(t->values[a], RG_SWEEP_VALUE_CHARS, "-");
         int dup = 0;
-        for (int64_t j = 0; j < kept && !dup; j++)
-            dup = !memcmp(ts[j].values, t->values, (size_t)s->n_axes * sizeof *t->values);
+        for (int64_t j = 0; j < kept && !dup; j++) {
+            dup = 1;
+            for (int a = 0; a < s->n_axes && dup; a++)
+                dup = !strcmp(ts[j].values[a], t->values[a]);
+        }
         if (dup)
             continue;
         t->number = kept + 1;

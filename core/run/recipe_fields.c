@@ -95,7 +95,8 @@ const rg_field_def rg_fields[] = {
      "time-limited jobs", 0},
     {"stop_at_epoch", RG_FIELD_INT, "0", 0, 100000, NULL, 1, "N",
      "stop once the run has N epochs done (0: never), counted from the run's start, not "
-     "this invocation's; the schedule still follows epochs (regula sweep --halving)", 0},
+     "this invocation's; the schedule still follows epochs; not carried over by a resume "
+     "(regula sweep --halving)", 0},
 };
 const int rg_num_fields = (int)(sizeof rg_fields / sizeof rg_fields[0]);
 

@@ -297,6 +297,10 @@ static rg_status stored_recipe(rg_context *ctx, const rg_checkpoint *c, const ch
         if (rg_fields[i].flags & RG_FIELD_F_ALIAS)
             continue;
         rg_recipe_reset(r, rg_fields[i].name);
+        /* a stop point belongs to the invocation that asked for it: inherited, a resume
+         * would stop at once where the saved run stopped */
+        if (!strcmp(rg_fields[i].name, "stop_at_epoch"))
+            continue;
         char key[96];
         if (rg_fields[i].type != RG_FIELD_LIST) {
             snprintf(key, sizeof key, "recipe.%s", rg_fields[i].name);
