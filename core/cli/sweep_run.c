@@ -255,6 +255,16 @@ static void print_metrics(const rg_sweep *s, const rg_sweep_result *r)
         printf("  epoch %lld", (long long)r->epochs);
 }
 
+/* A run whose results were on disk; 1 for prepare(). */
+static int skipped(const rg_sweep *s, const rg_sweep_job *j, rg_sweep_result *r, int64_t configs)
+{
+    r->ok = 1;
+    print_run(s, j, configs);
+    print_metrics(s, r);
+    printf("  skipped, already done\n");
+    return 1;
+}
+
 /* regula train ARGS --no-test --quiet --summary ... --save ... --metrics ...
  * [--stop-at-epoch E] [--resume CKPT] */
 static int child_argv(const slot *sl, rg_argvec *child)
@@ -334,22 +344,14 @@ static int prepare(const rg_sweep *s, rg_sweep_job *j, slot *sl, int64_t configs
      * further (a full sweep in the same DIR): ranking on the end would be
      * peeking past the rung. */
     if (same && j->stop_at && read_metrics_at(sl->f.metrics, j->stop_at, r)) {
-        r->ok = 1;
-        print_run(s, j, configs);
-        print_metrics(s, r);
-        printf("  skipped, already done\n");
         free(want);
-        return 1;
+        return skipped(s, j, r, configs);
     }
     if (same && file_exists(sl->f.summary)) {
         char why[sizeof r->message];
         if (read_summary(sl->f.summary, r, why, sizeof why)) {
-            r->ok = 1;
-            print_run(s, j, configs);
-            print_metrics(s, r);
-            printf("  skipped, already done\n");
             free(want);
-            return 1;
+            return skipped(s, j, r, configs);
         }
         printf("%s; running trial %lld again\n", why, (long long)j->t->number);
         same = 0;
