@@ -361,8 +361,11 @@ static void path_text(FILE *f, const rg_report *rep, const char *key)
         else
             fprintf(f, "  the winner is inside the range; below it %d of %d overfit, above it "
                     "%d of %d underfit%s\n", lo_over, at, hi_under, nv - 1 - at,
-                    lo_over + hi_under > 0 ? " (the U-shape: too little regularization "
-                                             "overfits, too much underfits)" : "");
+                    lo_over && hi_under ? " (the U-shape: too little regularization "
+                                          "overfits, too much underfits)"
+                    : lo_over ? " (nothing stronger underfits: the range may stop short of too "
+                                "much regularization)"
+                    : hi_under ? " (nothing weaker overfits)" : "");
     }
     free(best);
     free(vals);
