@@ -10,7 +10,8 @@
  *             training loss of the sweep's trials and the validation loss is
  *             not above it by more than 10% (no gap: the model does not even
  *             fit the training data as the best-fitting trial does).
- * A trial with fewer than three epochs of curves is not judged.
+ * Only finished trials (status ok) with three epochs or more are judged: a
+ * trial successive halving stopped has short curves, underfit by comparison.
  * The figure: the regularization path (the metric against each swept
  * numeric parameter, the best trial per value with ± one sd over seeds, the
  * winner ringed) above the validation loss and accuracy curves of every

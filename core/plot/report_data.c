@@ -144,7 +144,10 @@ static void judge(rg_report *rep, rg_report_trial *t)
     for (int i = 0; i < n; i++)
         if (isfinite(t->val_loss[i]) && (t->best < 0 || t->val_loss[i] < t->val_loss[t->best]))
             t->best = i;
-    if (n < 3 || t->best < 0 || !isfinite(t->val_loss[n - 1]) || !isfinite(t->train_loss[n - 1]))
+    /* a trial halving stopped has short curves: against the finished ones it
+     * would always look underfit */
+    if (strcmp(t->status, "ok") || n < 3 || t->best < 0 || !isfinite(t->val_loss[n - 1]) ||
+        !isfinite(t->train_loss[n - 1]))
         return;
     int b = t->best;
     if (b <= n - 3 && t->val_loss[n - 1] > 1.05 * t->val_loss[b] &&
@@ -244,7 +247,7 @@ rg_status rg_report_load(const char *dir, const char *metric, rg_report **out)
         rep->lowest_train_loss = INFINITY;
         for (int i = 0; i < rep->n; i++) {
             const rg_report_trial *t = &rep->t[i];
-            if (t->n >= 3 && isfinite(t->train_loss[t->n - 1]))
+            if (!strcmp(t->status, "ok") && t->n >= 3 && isfinite(t->train_loss[t->n - 1]))
                 rep->lowest_train_loss = fmin(rep->lowest_train_loss, t->train_loss[t->n - 1]);
         }
         for (int i = 0; i < rep->n; i++)
@@ -393,6 +396,9 @@ static void verdict_list(FILE *f, const rg_report *rep, rg_fit_verdict v, const 
                     "val_loss %.4f\n", t->train_loss[e], e + 1,
                     t->train_loss[e] / rep->lowest_train_loss, rep->lowest_train_loss,
                     t->val_loss[e]);
+        else if (v == RG_FIT_UNJUDGED && !strcmp(t->status, "stopped"))
+            fprintf(f, "stopped by successive halving after %d epoch%s\n", t->n,
+                    t->n == 1 ? "" : "s");
         else if (v == RG_FIT_UNJUDGED)
             fprintf(f, "%d epoch%s of curves (%s)\n", t->n, t->n == 1 ? "" : "s", t->status);
         else
@@ -432,7 +438,8 @@ char *rg_report_text(const rg_report *rep)
     verdict_list(f, rep, RG_FIT_UNDERFIT, "underfit (training loss >= 1.5x the sweep's lowest, "
                  "validation loss not 10% above it)");
     verdict_list(f, rep, RG_FIT_NEITHER, "neither");
-    verdict_list(f, rep, RG_FIT_UNJUDGED, "not judged (fewer than 3 epochs of curves)");
+    verdict_list(f, rep, RG_FIT_UNJUDGED, "not judged (stopped or failed, or fewer than 3 epochs "
+                 "of curves)");
     if (fclose(f) != 0) {
         free(text);
         return NULL;

@@ -93,7 +93,8 @@ static void write_sweep(void)
     write_curves(1, over_train, over_val, 10);
     write_curves(2, win_train, win_val, 10);
     write_curves(3, under_train, under_val, 10);
-    write_curves(4, win_train, win_val, 2);
+    /* stopped by halving with curves that would read as underfit beside finished trials */
+    write_curves(4, under_train, under_val, 5);
 }
 
 static rg_report *load(void)
@@ -125,7 +126,7 @@ Test(report, verdicts_follow_the_curves_averaged_over_seeds)
     cr_assert_eq(rep->t[0].verdict, RG_FIT_NEITHER);
     cr_assert_eq(rep->t[1].verdict, RG_FIT_OVERFIT);
     cr_assert_eq(rep->t[2].verdict, RG_FIT_UNDERFIT);
-    cr_assert_eq(rep->t[3].verdict, RG_FIT_UNJUDGED, "two epochs are too few to judge");
+    cr_assert_eq(rep->t[3].verdict, RG_FIT_UNJUDGED, "a stopped trial is not judged");
     cr_assert_eq(rep->t[1].best, 3, "lowest validation loss at epoch 4");
     cr_assert_float_eq(rep->lowest_train_loss, 0.1, 1e-12);
     cr_assert_eq(rep->npaths, 1);
@@ -147,8 +148,9 @@ Test(report, text_names_the_overfit_and_underfit_trials_with_their_numbers)
     /* 1.2 + 0.01 = 1.21, 12.1 times trial 1's 0.1 */
     expect_line(text, "  trial 3 (l2.lambda=0.1): train_loss 1.2100 at epoch 10 is 12.1x the "
                       "sweep's lowest (0.1000), val_loss 1.2600\n");
-    expect_line(text, "not judged (fewer than 3 epochs of curves): 1 trial\n"
-                      "  trial 4 (l2.lambda=0.01): 2 epochs of curves (stopped)\n");
+    expect_line(text, "not judged (stopped or failed, or fewer than 3 epochs of curves): 1 "
+                      "trial\n  trial 4 (l2.lambda=0.01): stopped by successive halving after 5 "
+                      "epochs\n");
     /* the path: stopped trials are not on it; the winner sits between an
      * overfitting weaker and an underfitting stronger value */
     expect_line(text, "  0            0.8000 ± 0.0200  trial 1, overfits\n"
