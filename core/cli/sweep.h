@@ -130,8 +130,10 @@ void rg_sweep_aggregate(const rg_sweep *s, rg_sweep_trial *t);
 /* The trial's ranking statistic over its seeds (--rank), NaN when it has none
  * (failed, no validation split). */
 double rg_sweep_metric(const rg_sweep *s, const rg_sweep_trial *t);
-/* Sorts best first: the later rung first (successive halving), then the
- * metric; trials without the metric last, ties by trial number. */
+/* qsort order of two trials: the later rung first (successive halving), then
+ * the metric; trials without the metric last, ties by trial number. */
+int rg_sweep_compare(const rg_sweep *s, const rg_sweep_trial *a, const rg_sweep_trial *b);
+/* Sorts best first, in rg_sweep_compare's order. */
 void rg_sweep_rank(const rg_sweep *s, rg_sweep_trial *ts, int64_t n);
 void rg_sweep_print_table(const rg_sweep *s, const rg_sweep_trial *ts, int64_t n);
 /* DIR/sweep.csv and DIR/sweep.jsonl, in the order of ts. 0, or -1 with the

@@ -84,16 +84,10 @@ static int run_rung(const rg_sweep *s, rg_sweep_trial **alive, int64_t n_alive, 
 
 static const rg_sweep *g_sweep; /* qsort has no context argument in C11 */
 
+/* The alive trials share their rung, so this is the final table's order. */
 static int by_rank(const void *pa, const void *pb)
 {
-    const rg_sweep_trial *a = *(rg_sweep_trial *const *)pa, *b = *(rg_sweep_trial *const *)pb;
-    double ma = rg_sweep_metric(g_sweep, a), mb = rg_sweep_metric(g_sweep, b);
-    int ha = !isnan(ma), hb = !isnan(mb);
-    if (ha != hb)
-        return hb - ha;
-    if (ha && ma != mb)
-        return (g_sweep->by_loss ? ma < mb : ma > mb) ? -1 : 1;
-    return a->number < b->number ? -1 : a->number > b->number;
+    return rg_sweep_compare(g_sweep, *(rg_sweep_trial *const *)pa, *(rg_sweep_trial *const *)pb);
 }
 
 int rg_sweep_train(const rg_sweep *s, rg_sweep_trial *ts, int64_t n)

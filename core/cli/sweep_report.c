@@ -86,20 +86,24 @@ double rg_sweep_metric(const rg_sweep *s, const rg_sweep_trial *t)
     }
 }
 
-static const rg_sweep *g_sweep; /* qsort has no context argument in C11 */
-
-static int by_metric(const void *pa, const void *pb)
+int rg_sweep_compare(const rg_sweep *s, const rg_sweep_trial *a, const rg_sweep_trial *b)
 {
-    const rg_sweep_trial *a = pa, *b = pb;
     if (a->rung != b->rung)
         return a->rung > b->rung ? -1 : 1;
-    double ma = rg_sweep_metric(g_sweep, a), mb = rg_sweep_metric(g_sweep, b);
+    double ma = rg_sweep_metric(s, a), mb = rg_sweep_metric(s, b);
     int ha = !isnan(ma), hb = !isnan(mb);
     if (ha != hb)
         return hb - ha;
     if (ha && ma != mb)
-        return (g_sweep->by_loss ? ma < mb : ma > mb) ? -1 : 1;
+        return (s->by_loss ? ma < mb : ma > mb) ? -1 : 1;
     return a->number < b->number ? -1 : a->number > b->number;
+}
+
+static const rg_sweep *g_sweep; /* qsort has no context argument in C11 */
+
+static int by_metric(const void *pa, const void *pb)
+{
+    return rg_sweep_compare(g_sweep, pa, pb);
 }
 
 void rg_sweep_rank(const rg_sweep *s, rg_sweep_trial *ts, int64_t n)
