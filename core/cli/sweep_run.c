@@ -287,6 +287,27 @@ static int child_argv(const slot *sl, rg_argvec *child)
     return bad;
 }
 
+/* Forks /proc/self/exe with argv, stdout and stderr to log (appended or
+ * truncated); own_group puts it in a process group of its own, so only the
+ * pool decides what a Ctrl-C means to it. The child's pid, -1 (errno set). */
+static pid_t fork_regula(char **argv, const char *log, int append, int own_group)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    signal(SIGINT, SIG_DFL); /* the pool's handler is the parent's */
+    signal(SIGTERM, SIG_DFL);
+    if (own_group)
+        setpgid(0, 0);
+    int fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+    if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+        _exit(126);
+    execv("/proc/self/exe", argv);
+    dprintf(2, "regula: cannot run /proc/self/exe: %s\n", strerror(errno));
+    _exit(127);
+}
+
 /* Forks the child of slot `i`; -1 (errno set) if it could not. */
 static int spawn(slot *sl, int i)
 {
@@ -296,25 +317,11 @@ static int spawn(slot *sl, int i)
         errno = ENOMEM;
         return -1;
     }
-    fflush(NULL);
     clock_gettime(CLOCK_MONOTONIC, &sl->t0);
-    pid_t pid = fork();
+    pid_t pid = fork_regula(child.v, sl->f.log, 0, 1);
     if (pid < 0) {
         rg_argvec_free(&child);
         return -1;
-    }
-    if (pid == 0) {
-        signal(SIGINT, SIG_DFL); /* the pool's handler is the parent's */
-        signal(SIGTERM, SIG_DFL);
-        setpgid(0, 0);
-        int fd = open(sl->f.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-            _exit(126);
-        if (dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execv("/proc/self/exe", child.v);
-        dprintf(2, "regula: cannot run /proc/self/exe: %s\n", strerror(errno));
-        _exit(127);
     }
     setpgid(pid, pid); /* also here: the child may not have run yet */
     sl->pid = pid;
@@ -536,18 +543,10 @@ int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t 
 /* Runs `regula eval ckpt` with its output appended to log; the exit code. */
 static int run_eval(const char *ckpt, const char *log, int append)
 {
-    fflush(NULL);
-    pid_t pid = fork();
+    char *argv[] = {"regula", "eval", (char *)ckpt, NULL};
+    pid_t pid = fork_regula(argv, log, append, 0);
     if (pid < 0)
         return -1;
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        char *argv[] = {"regula", "eval", (char *)ckpt, NULL};
-        execv("/proc/self/exe", argv);
-        _exit(127);
-    }
     int status;
     while (waitpid(pid, &status, 0) < 0)
         if (errno != EINTR)
