@@ -10,14 +10,11 @@
 #include "../alloc.h"
 #include "../error.h"
 #include "../kernels/kernels.h"
+#include "conv_impl.h"
 #include "layer.h"
 
-typedef struct conv {
-    int64_t c, h, w, oc, k, s, p, oh, ow;
-    int threads;
-    float *col;     /* per thread: c*k*k x oh*ow */
-    float *dw;      /* per thread: partial weight gradients */
-} conv;
+typedef rg_conv conv;
+
 
 static void conv_forward(rg_layer *l, const float *x, float *y, int64_t n)
 {
@@ -37,6 +34,33 @@ static void conv_forward(rg_layer *l, const float *x, float *y, int64_t n)
     }
 }
 
+void rg_conv_bias_grad(const rg_conv *cv, const float *d, double *db)
+{
+    int64_t hw = cv->oh * cv->ow;
+    for (int64_t o = 0; o < cv->oc; o++) {
+        const float *r = d + o * hw;
+        float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+        for (int64_t j = 0; j < hw; j++)
+            s += r[j];
+        db[o] += s;
+    }
+}
+
+void rg_conv_reduce_grads(const rg_conv *cv, float *wgrad, float *bgrad)
+{
+    int64_t nw = cv->oc * cv->c * cv->k * cv->k;
+    memcpy(wgrad, cv->dw, (size_t)nw * sizeof(float));
+    for (int t = 1; t < cv->threads; t++)
+        rg_saxpy(nw, 1.0f, cv->dw + (size_t)t * (size_t)nw, wgrad);
+    for (int64_t o = 0; o < cv->oc; o++) {
+        double s = 0.0;
+        for (int t = 0; t < cv->threads; t++)
+            s += cv->db[(size_t)t * (size_t)cv->oc + (size_t)o];
+        bgrad[o] = (float)s;
+    }
+}
+
 static void conv_backward(rg_layer *l, const float *x, const float *y, const float *dy, float *dx,
                           int64_t n)
 {
@@ -47,14 +71,16 @@ static void conv_backward(rg_layer *l, const float *x, const float *y, const flo
     int64_t in_sz = cv->c * cv->h * cv->w, out_sz = cv->oc * hw;
     int threads = cv->threads;
     memset(cv->dw, 0, (size_t)threads * (size_t)(cv->oc * ckk) * sizeof(float));
+    memset(cv->db, 0, (size_t)threads * (size_t)cv->oc * sizeof(double));
     /* Static schedule: thread t always gets the same images for a given n and
      * thread count, and partial sums are reduced in thread order, so the
-     * weight gradient is bit-identical run to run. */
+     * gradients are bit-identical run to run. */
 #pragma omp parallel num_threads(threads)
     {
         int t = omp_get_thread_num();
         float *col = cv->col + (size_t)t * (size_t)(ckk * hw);
         float *dw = cv->dw + (size_t)t * (size_t)(cv->oc * ckk);
+        double *db = cv->db + (size_t)t * (size_t)cv->oc;
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++) {
             const float *dyi = dy + i * out_sz;
@@ -62,6 +88,7 @@ static void conv_backward(rg_layer *l, const float *x, const float *y, const flo
                       col);
             /* dW += dy_i [oc, hw] x col^T [hw, ckk] */
             rg_sgemm(0, 1, cv->oc, ckk, hw, 1.0f, dyi, hw, col, hw, 1.0f, dw, ckk);
+            rg_conv_bias_grad(cv, dyi, db);
             if (dx) {
                 /* dcol = W^T [ckk, oc] x dy_i [oc, hw], then scatter back */
                 rg_sgemm(1, 0, ckk, hw, cv->oc, 1.0f, wp->value, ckk, dyi, hw, 0.0f, col, hw);
@@ -71,18 +98,7 @@ static void conv_backward(rg_layer *l, const float *x, const float *y, const flo
             }
         }
     }
-    memcpy(wp->grad, cv->dw, (size_t)(cv->oc * ckk) * sizeof(float));
-    for (int t = 1; t < threads; t++)
-        rg_saxpy(cv->oc * ckk, 1.0f, cv->dw + (size_t)t * (size_t)(cv->oc * ckk), wp->grad);
-    for (int64_t o = 0; o < cv->oc; o++) {
-        double s = 0.0;
-        for (int64_t i = 0; i < n; i++) {
-            const float *d = dy + i * out_sz + o * hw;
-            for (int64_t j = 0; j < hw; j++)
-                s += d[j];
-        }
-        bp->grad[o] = (float)s;
-    }
+    rg_conv_reduce_grads(cv, wp->grad, bp->grad);
 }
 
 static rg_status conv_set_batch(rg_layer *l, int64_t max_batch)
@@ -91,11 +107,15 @@ static rg_status conv_set_batch(rg_layer *l, int64_t max_batch)
     conv *cv = l->impl;
     rg_free(cv->col);
     rg_free(cv->dw);
+    rg_free(cv->yt);
+    rg_free(cv->db);
     cv->threads = omp_get_max_threads();
     int64_t ckk = cv->c * cv->k * cv->k, hw = cv->oh * cv->ow;
     cv->col = rg_alloc_floats((size_t)cv->threads * (size_t)(ckk * hw));
     cv->dw = rg_alloc_floats((size_t)cv->threads * (size_t)(cv->oc * ckk));
-    if (!cv->col || !cv->dw)
+    cv->yt = rg_alloc_floats((size_t)cv->threads * (size_t)(cv->oc * hw));
+    cv->db = rg_alloc((size_t)cv->threads * (size_t)cv->oc * sizeof(double));
+    if (!cv->col || !cv->dw || !cv->yt || !cv->db)
         return rg_error_set(RG_ERR_NOMEM, "%s: cannot allocate convolution scratch", l->name);
     return RG_OK;
 }
@@ -107,6 +127,8 @@ static void conv_release(rg_layer *l)
         return;
     rg_free(cv->col);
     rg_free(cv->dw);
+    rg_free(cv->yt);
+    rg_free(cv->db);
     rg_free(cv);
     l->impl = NULL;
 }
@@ -131,7 +153,7 @@ rg_status rg_conv2d_init(rg_layer *l, const char *name, rg_shape in, int64_t cha
     conv *cv = rg_alloc(sizeof *cv);
     if (!cv)
         return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
-    *cv = (conv){in.c, in.h, in.w, channels, k, stride, pad, oh, ow, 0, NULL, NULL};
+    *cv = (conv){in.c, in.h, in.w, channels, k, stride, pad, oh, ow, 0, NULL, NULL, NULL, NULL};
     l->impl = cv;
     l->out = (rg_shape){channels, oh, ow, 0};
     l->num_params = 2;

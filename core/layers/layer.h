@@ -65,10 +65,25 @@ rg_status rg_conv2d_init(rg_layer *l, const char *name, rg_shape in, int64_t cha
                          int64_t stride, int64_t pad);
 /* Windows k x k with the given stride, no padding (floor of partial windows). */
 rg_status rg_maxpool_init(rg_layer *l, const char *name, rg_shape in, int64_t k, int64_t stride);
+/* A 2x2, stride 2 max pool's argmax indices (one per output, the input index
+ * inside its channel plane), or NULL for any other layer. */
+int32_t *rg_maxpool_2x2_indices(const rg_layer *l);
 rg_status rg_avgpool_init(rg_layer *l, const char *name, rg_shape in, int64_t k, int64_t stride);
 rg_status rg_global_avgpool_init(rg_layer *l, const char *name, rg_shape in);
 void rg_flatten_init(rg_layer *l, const char *name, rg_shape in);
 rg_status rg_batchnorm_init(rg_layer *l, const char *name, rg_shape in);
+/* conv -> relu -> 2x2 max pool fused (conv_block.c): the three layers' results
+ * in one pass per image while its convolution output is in cache, without
+ * writing the conv and relu outputs (nor their gradients) to the model's
+ * buffers. Bit-identical to running the three layers one after another, except
+ * the conv bias gradient's summation order (per thread, as the unfused conv). */
+int rg_conv_block_fits(const rg_layer *conv, const rg_layer *relu, const rg_layer *pool);
+/* y: the pool's output (and its argmax indices, kept in the pool layer). */
+void rg_conv_block_forward(rg_layer *conv, rg_layer *pool, const float *x, float *y, int64_t n);
+/* y, dy: the pool's output and its gradient; writes the conv's parameter
+ * gradients and, when dx != NULL, the gradient of the conv's input. */
+void rg_conv_block_backward(rg_layer *conv, rg_layer *pool, const float *x, const float *y,
+                            const float *dy, float *dx, int64_t n);
 /* Allocates a parameter (or buffer) tensor named "<layer>.<what>". */
 rg_status rg_param_alloc(rg_param *p, const char *layer, const char *what, uint32_t kind,
                          uint32_t ndim, const int64_t *shape);

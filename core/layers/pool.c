@@ -224,6 +224,14 @@ static rg_status pool_init(rg_layer *l, const rg_layer_ops *ops, const char *nam
     return RG_OK;
 }
 
+int32_t *rg_maxpool_2x2_indices(const rg_layer *l)
+{
+    const pool *p = l->impl;
+    if (l->ops != &max_ops || p->k != 2 || p->s != 2)
+        return NULL;
+    return p->argmax;
+}
+
 rg_status rg_maxpool_init(rg_layer *l, const char *name, rg_shape in, int64_t k, int64_t stride)
 {
     rg_status st = pool_init(l, &max_ops, name, in, k, stride);

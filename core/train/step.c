@@ -185,8 +185,16 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
     const float *in = t->x;
     for (int i = 0; i < m->num_layers; i++) {
         rg_layer *l = &m->layers[i];
-        l->training = mode == RG_MODE_TRAIN;
-        l->ops->forward(l, in, m->out[i], n);
+        if (t->fused[i]) {
+            /* no hook reads the conv or relu output: they stay unwritten */
+            t->post[i] = t->post[i + 1] = NULL;
+            i += 2;
+            l = &m->layers[i];
+            rg_conv_block_forward(&m->layers[i - 2], l, in, m->out[i], n);
+        } else {
+            l->training = mode == RG_MODE_TRAIN;
+            l->ops->forward(l, in, m->out[i], n);
+        }
         const float *cur = m->out[i];
         for (int k = 0; k < t->site_count[i]; k++) {
             rg_site *s = &t->sites[t->site_first[i] + k];
@@ -250,6 +258,14 @@ static rg_status backward(rg_trainer *t, int64_t n)
                                     "non-finite gradient at %s (epoch %lld, step %lld)",
                                     s->pi->plugin->desc.name, l->name,
                                     (long long)t->epoch + 1, (long long)t->step);
+        }
+        if (i >= 2 && t->fused[i - 2]) {
+            int c = i - 2;
+            const float *x = c > 0 ? t->post[c - 1] : t->x;
+            rg_conv_block_backward(&m->layers[c], l, x, m->out[i], m->grad[i],
+                                   c > 0 ? m->grad[c - 1] : NULL, n);
+            i = c;
+            continue;
         }
         const float *x = i > 0 ? t->post[i - 1] : t->x;
         l->ops->backward(l, x, m->out[i], m->grad[i], i > 0 ? m->grad[i - 1] : NULL, n);

@@ -171,6 +171,13 @@ static rg_status resolve_targets(rg_trainer *t)
             }
     }
     memcpy(t->sites, sorted, (size_t)n * sizeof sorted[0]);
+    for (int i = 0; i < m->num_layers; i++) {
+        t->fused[i] = i + 2 < m->num_layers && t->site_count[i] == 0 &&
+                      t->site_count[i + 1] == 0 &&
+                      rg_conv_block_fits(&m->layers[i], &m->layers[i + 1], &m->layers[i + 2]);
+        if (t->fused[i])
+            t->fused[i + 1] = t->fused[i + 2] = 0, i += 2;
+    }
     return RG_OK;
 }
 

@@ -48,6 +48,9 @@ struct rg_trainer {
     rg_target targets[RG_MAX_TARGETS];
     int site_first[RG_MODEL_MAX_LAYERS], site_count[RG_MODEL_MAX_LAYERS];
     float *post[RG_MODEL_MAX_LAYERS]; /* what layer i+1 reads */
+    /* layer i starts a conv -> relu -> 2x2 max pool run no activation hook
+     * sits inside, computed as one (rg_conv_block_*) */
+    uint8_t fused[RG_MODEL_MAX_LAYERS];
     double penalty[RG_TRAIN_MAX_PLUGINS];        /* this step's terms */
     double penalty_epoch[RG_TRAIN_MAX_PLUGINS];  /* mean over the last epoch */
     rg_trainer_partial part;                     /* an epoch stopped between batches */

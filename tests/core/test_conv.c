@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "kernels/kernels.h"
 #include "layers/layer.h"
 #include "model/model.h"
 #include "rng.h"
@@ -298,4 +299,125 @@ Test(model, bad_layer_lists_are_refused_with_the_layer_named)
     rg_model *m = NULL;
     /* a convolution on flat input is refused when the model is built */
     cr_assert_eq(rg_model_build(&spec, (rg_shape){784, 1, 1, 1}, 10, &m), RG_ERR_INVALID);
+}
+
+/* col[(ci*k + ki)*k + kj][oy*ow + ox] = x[ci][oy*s - p + ki][ox*s - p + kj], 0 outside:
+ * the definition in kernels.h, element by element, for the shapes the stride-1 "same"
+ * fast path takes (odd k, p = (k-1)/2, non-square images) and for ones it does not. */
+Test(im2col, matches_its_definition_on_same_and_other_paddings)
+{
+    const int64_t shapes[][5] = {{2, 5, 7, 3, 1}, {3, 6, 4, 5, 2}, {1, 4, 4, 1, 0},
+                                 {2, 5, 6, 3, 0}, {1, 7, 5, 3, 2}};
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++) {
+        int64_t c = shapes[q][0], h = shapes[q][1], w = shapes[q][2], k = shapes[q][3];
+        int64_t p = shapes[q][4], oh = h + 2 * p - k + 1, ow = w + 2 * p - k + 1;
+        float *x = rg_alloc_floats((size_t)(c * h * w));
+        float *col = rg_alloc_floats((size_t)(c * k * k * oh * ow));
+        fill(x, c * h * w, 11 + q, 0.5f, 1.5f); /* never 0, so a missed copy shows */
+        rg_im2col(x, c, h, w, k, 1, p, oh, ow, col);
+        for (int64_t ci = 0; ci < c; ci++)
+            for (int64_t ki = 0; ki < k; ki++)
+                for (int64_t kj = 0; kj < k; kj++)
+                    for (int64_t oy = 0; oy < oh; oy++)
+                        for (int64_t ox = 0; ox < ow; ox++) {
+                            int64_t iy = oy - p + ki, ix = ox - p + kj;
+                            float want = iy >= 0 && iy < h && ix >= 0 && ix < w
+                                             ? x[(ci * h + iy) * w + ix]
+                                             : 0.0f;
+                            float got = col[((ci * k + ki) * k + kj) * oh * ow + oy * ow + ox];
+                            cr_assert_eq(got, want, "shape %zu: row (%lld,%lld,%lld) at (%lld,%lld)",
+                                         q, (long long)ci, (long long)ki, (long long)kj,
+                                         (long long)oy, (long long)ox);
+                        }
+        cr_assert_eq(rg_guard_check(col, (size_t)(c * k * k * oh * ow)), 0);
+        rg_free(x);
+        rg_free(col);
+    }
+}
+
+Test(conv2d, gradients_match_finite_differences_with_same_padding)
+{
+    rg_threads_init(2);
+    rg_layer l;
+    memset(&l, 0, sizeof l);
+    cr_assert_eq(rg_conv2d_init(&l, "conv1", (rg_shape){2, 5, 6, 0}, 3, 3, 1, 1), RG_OK);
+    fill(l.params[0].value, l.params[0].numel, 1, -0.5f, 0.5f);
+    fill(l.params[1].value, l.params[1].numel, 2, -0.5f, 0.5f);
+    int64_t n = 3;
+    float *x = rg_alloc_floats((size_t)(n * 60));
+    fill(x, n * 60, 3, -1.0f, 1.0f);
+    check_layer_gradients(&l, x, n, 1e-2, 2e-3);
+    rg_free(x);
+    rg_layer_release(&l);
+}
+
+/* The fused conv -> relu -> 2x2 max pool against the three layers run one after another:
+ * every output, index and gradient bit for bit (the fused pass is only a reordering of
+ * the same floating-point operations), on an even plane and an odd one (7x7: the pool
+ * drops the last row and column), with ties from the ReLU's zeros. */
+static void check_block(int64_t c, int64_t h, int64_t w, int64_t oc, int64_t n, int with_dx)
+{
+    rg_threads_init(2);
+    rg_layer cv[2], relu, pool[2];
+    memset(cv, 0, sizeof cv);
+    memset(&relu, 0, sizeof relu);
+    memset(pool, 0, sizeof pool);
+    rg_shape in = {c, h, w, 0};
+    for (int v = 0; v < 2; v++) {
+        cr_assert_eq(rg_conv2d_init(&cv[v], "conv1", in, oc, 3, 1, 1), RG_OK);
+        cr_assert_eq(cv[v].ops->set_batch(&cv[v], n), RG_OK);
+        fill(cv[v].params[0].value, cv[v].params[0].numel, 1, -0.5f, 0.5f);
+        fill(cv[v].params[1].value, cv[v].params[1].numel, 2, -0.2f, 0.2f);
+        cr_assert_eq(rg_maxpool_init(&pool[v], "pool1", cv[v].out, 2, 2), RG_OK);
+        cr_assert_eq(pool[v].ops->set_batch(&pool[v], n), RG_OK);
+    }
+    rg_relu_init(&relu, "relu1", cv[0].out);
+    cr_assert(rg_conv_block_fits(&cv[0], &relu, &pool[0]));
+    cr_assert(!rg_conv_block_fits(&cv[0], &pool[0], &relu));
+    int64_t nin = n * c * h * w, nz = n * rg_shape_size(cv[0].out);
+    int64_t ny = n * rg_shape_size(pool[0].out);
+    float *x = rg_alloc_floats((size_t)nin), *z = rg_alloc_floats((size_t)nz);
+    float *a = rg_alloc_floats((size_t)nz), *y0 = rg_alloc_floats((size_t)ny);
+    float *y1 = rg_alloc_floats((size_t)ny), *dy = rg_alloc_floats((size_t)ny);
+    float *da = rg_alloc_floats((size_t)nz), *dz = rg_alloc_floats((size_t)nz);
+    float *dx0 = rg_alloc_floats((size_t)nin), *dx1 = rg_alloc_floats((size_t)nin);
+    fill(x, nin, 3, -1.0f, 1.0f);
+    fill(dy, ny, 4, -1.0f, 1.0f);
+    /* unfused */
+    cv[0].ops->forward(&cv[0], x, z, n);
+    relu.ops->forward(&relu, z, a, n);
+    pool[0].ops->forward(&pool[0], a, y0, n);
+    pool[0].ops->backward(&pool[0], a, y0, dy, da, n);
+    relu.ops->backward(&relu, z, a, da, dz, n);
+    cv[0].ops->backward(&cv[0], x, z, dz, with_dx ? dx0 : NULL, n);
+    /* fused */
+    rg_conv_block_forward(&cv[1], &pool[1], x, y1, n);
+    rg_conv_block_backward(&cv[1], &pool[1], x, y1, dy, with_dx ? dx1 : NULL, n);
+    int zeros = 0;
+    for (int64_t i = 0; i < ny; i++)
+        zeros += y0[i] == 0.0f;
+    cr_assert(zeros > 0, "the input should make some pooled ReLU outputs 0 (ties)");
+    cr_assert_eq(memcmp(y0, y1, (size_t)ny * sizeof(float)), 0, "pooled outputs differ");
+    cr_assert_eq(memcmp(rg_maxpool_2x2_indices(&pool[0]), rg_maxpool_2x2_indices(&pool[1]),
+                        (size_t)ny * sizeof(int32_t)), 0, "argmax indices differ");
+    for (int p = 0; p < 2; p++)
+        cr_assert_eq(memcmp(cv[0].params[p].grad, cv[1].params[p].grad,
+                            (size_t)cv[0].params[p].numel * sizeof(float)), 0,
+                     "%s gradient differs", cv[0].params[p].name);
+    if (with_dx)
+        cr_assert_eq(memcmp(dx0, dx1, (size_t)nin * sizeof(float)), 0, "input gradient differs");
+    float *bufs[] = {x, z, a, y0, y1, dy, da, dz, dx0, dx1};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        rg_free(bufs[i]);
+    for (int v = 0; v < 2; v++) {
+        rg_layer_release(&cv[v]);
+        rg_layer_release(&pool[v]);
+    }
+}
+
+Test(conv_block, matches_conv_relu_maxpool_bit_for_bit)
+{
+    check_block(3, 8, 8, 5, 7, 1);
+    check_block(2, 7, 7, 4, 3, 1);
+    check_block(1, 6, 10, 6, 5, 0);
 }

@@ -1,0 +1,25 @@
+/* The convolution's private state, shared by conv2d.c (the layer) and
+ * conv_block.c (the same convolution fused with the ReLU and 2x2 max pool
+ * that follow it). Not part of any public header. */
+#ifndef RG_CORE_CONV_IMPL_H
+#define RG_CORE_CONV_IMPL_H
+
+#include <stdint.h>
+
+typedef struct rg_conv {
+    int64_t c, h, w, oc, k, s, p, oh, ow;
+    int threads;
+    float *col;     /* per thread: c*k*k x oh*ow */
+    float *dw;      /* per thread: partial weight gradients */
+    float *yt;      /* per thread: one image's output (or its gradient), oc x oh*ow */
+    double *db;     /* per thread: partial bias gradients */
+} rg_conv;
+
+/* db[o] += sum of row o of d [oc, hw]: one image's bias gradient, summed in
+ * float along the row (vectorized) and accumulated in double across images. */
+void rg_conv_bias_grad(const rg_conv *cv, const float *d, double *db);
+/* Folds the per-thread partial gradients into the parameters' grad, in
+ * thread order (deterministic for a given thread count). */
+void rg_conv_reduce_grads(const rg_conv *cv, float *wgrad, float *bgrad);
+
+#endif
