@@ -10,6 +10,14 @@
 void rg_sgemm(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc);
+/* C [m x n] = A' B (+ C when accumulate), A'(i, k) = a[i*rsa + k*csa] (any
+ * strides: A, its transpose, ...), B and C row-major with leading dimensions
+ * ldb, ldc; bias, when not NULL, adds bias[i] to row i. Single-threaded, own
+ * AVX-512 kernel (gemm_avx512.c): call only when rg_gemm_strided_available(). */
+int rg_gemm_strided_available(void);
+void rg_gemm_strided(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
+                     const float *b, int64_t ldb, const float *bias, int accumulate, float *c,
+                     int64_t ldc);
 void rg_saxpy(int64_t n, float alpha, const float *x, float *y);
 
 /* y[r, :] += bias for each of `rows` rows of width `cols`. */

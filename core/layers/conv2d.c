@@ -16,6 +16,41 @@
 typedef rg_conv conv;
 
 
+void rg_conv_gemm_forward(const rg_conv *cv, const float *w, const float *bias,
+                          const float *col, float *z)
+{
+    int64_t ckk = cv->c * cv->k * cv->k, hw = cv->oh * cv->ow;
+    if (cv->fast) {
+        rg_gemm_strided(cv->oc, hw, ckk, w, ckk, 1, col, hw, bias, 0, z, hw);
+        return;
+    }
+    for (int64_t o = 0; o < cv->oc; o++)
+        for (int64_t j = 0; j < hw; j++)
+            z[o * hw + j] = bias[o];
+    rg_sgemm(0, 0, cv->oc, hw, ckk, 1.0f, w, ckk, col, hw, 1.0f, z, hw);
+}
+
+void rg_conv_gemm_backward(const rg_conv *cv, const float *w, const float *dz, float *col,
+                           float *dw, float *dzt, int want_dcol)
+{
+    int64_t ckk = cv->c * cv->k * cv->k, hw = cv->oh * cv->ow, oc = cv->oc;
+    if (cv->fast) {
+        /* dW^T [ckk, oc] += col [ckk, hw] x dz^T [hw, oc]: the kernel reads B by
+         * rows, so dz is transposed first (oc x hw floats, in L1/L2) */
+        for (int64_t o = 0; o < oc; o++)
+            for (int64_t j = 0; j < hw; j++)
+                dzt[j * oc + o] = dz[o * hw + j];
+        rg_gemm_strided(ckk, oc, hw, col, hw, 1, dzt, oc, NULL, 1, dw, oc);
+        if (want_dcol) /* dcol [ckk, hw] = W^T [ckk, oc] x dz [oc, hw] */
+            rg_gemm_strided(ckk, hw, oc, w, 1, ckk, dz, hw, NULL, 0, col, hw);
+        return;
+    }
+    /* dW += dz [oc, hw] x col^T [hw, ckk] */
+    rg_sgemm(0, 1, oc, ckk, hw, 1.0f, dz, hw, col, hw, 1.0f, dw, ckk);
+    if (want_dcol)
+        rg_sgemm(1, 0, ckk, hw, oc, 1.0f, w, ckk, dz, hw, 0.0f, col, hw);
+}
+
 static void conv_forward(rg_layer *l, const float *x, float *y, int64_t n)
 {
     conv *cv = l->impl;
@@ -25,12 +60,8 @@ static void conv_forward(rg_layer *l, const float *x, float *y, int64_t n)
 #pragma omp parallel for schedule(static) num_threads(cv->threads)
     for (int64_t i = 0; i < n; i++) {
         float *col = cv->col + (size_t)omp_get_thread_num() * (size_t)(ckk * hw);
-        float *yi = y + i * out_sz;
         rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, col);
-        for (int64_t o = 0; o < cv->oc; o++)
-            for (int64_t j = 0; j < hw; j++)
-                yi[o * hw + j] = b[o];
-        rg_sgemm(0, 0, cv->oc, hw, ckk, 1.0f, wt, ckk, col, hw, 1.0f, yi, hw);
+        rg_conv_gemm_forward(cv, wt, b, col, y + i * out_sz);
     }
 }
 
@@ -49,10 +80,21 @@ void rg_conv_bias_grad(const rg_conv *cv, const float *d, double *db)
 
 void rg_conv_reduce_grads(const rg_conv *cv, float *wgrad, float *bgrad)
 {
-    int64_t nw = cv->oc * cv->c * cv->k * cv->k;
-    memcpy(wgrad, cv->dw, (size_t)nw * sizeof(float));
-    for (int t = 1; t < cv->threads; t++)
-        rg_saxpy(nw, 1.0f, cv->dw + (size_t)t * (size_t)nw, wgrad);
+    int64_t ckk = cv->c * cv->k * cv->k, nw = cv->oc * ckk;
+    if (cv->fast) {
+        /* the partials are W^T [ckk, oc] */
+        for (int64_t o = 0; o < cv->oc; o++)
+            for (int64_t r = 0; r < ckk; r++) {
+                float s = cv->dw[r * cv->oc + o];
+                for (int t = 1; t < cv->threads; t++)
+                    s += cv->dw[(size_t)t * (size_t)nw + (size_t)(r * cv->oc + o)];
+                wgrad[o * ckk + r] = s;
+            }
+    } else {
+        memcpy(wgrad, cv->dw, (size_t)nw * sizeof(float));
+        for (int t = 1; t < cv->threads; t++)
+            rg_saxpy(nw, 1.0f, cv->dw + (size_t)t * (size_t)nw, wgrad);
+    }
     for (int64_t o = 0; o < cv->oc; o++) {
         double s = 0.0;
         for (int t = 0; t < cv->threads; t++)
@@ -81,17 +123,16 @@ static void conv_backward(rg_layer *l, const float *x, const float *y, const flo
         float *col = cv->col + (size_t)t * (size_t)(ckk * hw);
         float *dw = cv->dw + (size_t)t * (size_t)(cv->oc * ckk);
         double *db = cv->db + (size_t)t * (size_t)cv->oc;
+        float *dzt = cv->yt + (size_t)t * (size_t)(cv->oc * hw);
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++) {
             const float *dyi = dy + i * out_sz;
             rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow,
                       col);
-            /* dW += dy_i [oc, hw] x col^T [hw, ckk] */
-            rg_sgemm(0, 1, cv->oc, ckk, hw, 1.0f, dyi, hw, col, hw, 1.0f, dw, ckk);
+            rg_conv_gemm_backward(cv, wp->value, dyi, col, dw, dzt, dx != NULL);
             rg_conv_bias_grad(cv, dyi, db);
             if (dx) {
-                /* dcol = W^T [ckk, oc] x dy_i [oc, hw], then scatter back */
-                rg_sgemm(1, 0, ckk, hw, cv->oc, 1.0f, wp->value, ckk, dyi, hw, 0.0f, col, hw);
+                /* col now holds dcol = W^T dy_i: scatter it back */
                 float *dxi = dx + i * in_sz;
                 memset(dxi, 0, (size_t)in_sz * sizeof(float));
                 rg_col2im(col, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, dxi);
@@ -110,10 +151,12 @@ static rg_status conv_set_batch(rg_layer *l, int64_t max_batch)
     rg_free(cv->yt);
     rg_free(cv->db);
     cv->threads = omp_get_max_threads();
+    cv->fast = rg_gemm_strided_available();
     int64_t ckk = cv->c * cv->k * cv->k, hw = cv->oh * cv->ow;
     cv->col = rg_alloc_floats((size_t)cv->threads * (size_t)(ckk * hw));
     cv->dw = rg_alloc_floats((size_t)cv->threads * (size_t)(cv->oc * ckk));
-    cv->yt = rg_alloc_floats((size_t)cv->threads * (size_t)(cv->oc * hw));
+    /* per thread: one image's conv output or gradient, and its transpose */
+    cv->yt = rg_alloc_floats((size_t)cv->threads * (size_t)(2 * cv->oc * hw));
     cv->db = rg_alloc((size_t)cv->threads * (size_t)cv->oc * sizeof(double));
     if (!cv->col || !cv->dw || !cv->yt || !cv->db)
         return rg_error_set(RG_ERR_NOMEM, "%s: cannot allocate convolution scratch", l->name);
@@ -153,7 +196,7 @@ rg_status rg_conv2d_init(rg_layer *l, const char *name, rg_shape in, int64_t cha
     conv *cv = rg_alloc(sizeof *cv);
     if (!cv)
         return rg_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
-    *cv = (conv){in.c, in.h, in.w, channels, k, stride, pad, oh, ow, 0, NULL, NULL, NULL, NULL};
+    *cv = (conv){in.c, in.h, in.w, channels, k, stride, pad, oh, ow, 0, 0, NULL, NULL, NULL, NULL};
     l->impl = cv;
     l->out = (rg_shape){channels, oh, ow, 0};
     l->num_params = 2;

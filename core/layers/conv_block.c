@@ -58,12 +58,9 @@ void rg_conv_block_forward(rg_layer *conv, rg_layer *pool, const float *x, float
     for (int64_t i = 0; i < n; i++) {
         int t = omp_get_thread_num();
         float *col = cv->col + (size_t)t * (size_t)(ckk * hw);
-        float *z = cv->yt + (size_t)t * (size_t)(cv->oc * hw);
+        float *z = cv->yt + (size_t)t * (size_t)(2 * cv->oc * hw);
         rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, col);
-        for (int64_t o = 0; o < cv->oc; o++)
-            for (int64_t j = 0; j < hw; j++)
-                z[o * hw + j] = b[o];
-        rg_sgemm(0, 0, cv->oc, hw, ckk, 1.0f, wt, ckk, col, hw, 1.0f, z, hw);
+        rg_conv_gemm_forward(cv, wt, b, col, z);
         for (int64_t o = 0; o < cv->oc; o++)
             relu_pool_plane(z + o * hw, cv->ow, ph, pw, y + i * out_sz + o * ph * pw,
                             argmax + i * out_sz + o * ph * pw);
@@ -87,9 +84,10 @@ void rg_conv_block_backward(rg_layer *conv, rg_layer *pool, const float *x, cons
     {
         int t = omp_get_thread_num();
         float *col = cv->col + (size_t)t * (size_t)(ckk * hw);
-        float *dz = cv->yt + (size_t)t * (size_t)(cv->oc * hw);
+        float *dz = cv->yt + (size_t)t * (size_t)(2 * cv->oc * hw);
         float *dw = cv->dw + (size_t)t * (size_t)(cv->oc * ckk);
         double *db = cv->db + (size_t)t * (size_t)cv->oc;
+        float *dzt = dz + cv->oc * hw;
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++) {
             /* pool backward then ReLU backward: the argmax of each window gets the
@@ -104,10 +102,9 @@ void rg_conv_block_backward(rg_layer *conv, rg_layer *pool, const float *x, cons
                         dz[o * hw + ai[o * phw + j]] = 0.0f + dyi[o * phw + j];
             rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow,
                       col);
-            rg_sgemm(0, 1, cv->oc, ckk, hw, 1.0f, dz, hw, col, hw, 1.0f, dw, ckk);
+            rg_conv_gemm_backward(cv, wp->value, dz, col, dw, dzt, dx != NULL);
             rg_conv_bias_grad(cv, dz, db);
             if (dx) {
-                rg_sgemm(1, 0, ckk, hw, cv->oc, 1.0f, wp->value, ckk, dz, hw, 0.0f, col, hw);
                 float *dxi = dx + i * in_sz;
                 memset(dxi, 0, (size_t)in_sz * sizeof(float));
                 rg_col2im(col, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, dxi);

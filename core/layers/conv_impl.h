@@ -9,12 +9,22 @@
 typedef struct rg_conv {
     int64_t c, h, w, oc, k, s, p, oh, ow;
     int threads;
+    int fast;       /* rg_gemm_strided (AVX-512) instead of OpenBLAS; dw then holds W^T */
     float *col;     /* per thread: c*k*k x oh*ow */
     float *dw;      /* per thread: partial weight gradients */
-    float *yt;      /* per thread: one image's output (or its gradient), oc x oh*ow */
+    float *yt;      /* per thread: 2 x oc x oh*ow, one image's output (or its gradient)
+                     * and the transposed gradient */
     double *db;     /* per thread: partial bias gradients */
 } rg_conv;
 
+/* z [oc, hw] = W col + bias, one image. */
+void rg_conv_gemm_forward(const rg_conv *cv, const float *w, const float *bias,
+                          const float *col, float *z);
+/* One image's backward products: this thread's weight-gradient partial dw +=
+ * dz col^T (stored as W^T [ckk, oc] when cv->fast), and, when want_dcol,
+ * col = W^T dz (col is read first). dzt: scratch of oc x hw floats. */
+void rg_conv_gemm_backward(const rg_conv *cv, const float *w, const float *dz, float *col,
+                           float *dw, float *dzt, int want_dcol);
 /* db[o] += sum of row o of d [oc, hw]: one image's bias gradient, summed in
  * float along the row (vectorized) and accumulated in double across images. */
 void rg_conv_bias_grad(const rg_conv *cv, const float *d, double *db);

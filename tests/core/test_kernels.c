@@ -370,3 +370,61 @@ Test(add_bias_rows, large_matrix_adds_bias_everywhere)
     rg_free(b);
     rg_free(y0);
 }
+
+/* rg_gemm_strided against the definition C[i][j] (+)= bias[i] + sum_k A'(i,k) B[k][j], with
+ * A'(i,k) = a[i*rsa + k*csa], for the three ways the convolutions address A (W, W^T, col),
+ * row and column counts that leave partial 8 x 32 blocks, wider leading dimensions, bias
+ * and accumulation; and the guard words after C untouched (masked stores stay inside). */
+static void check_strided(int64_t m, int64_t n, int64_t k, int transposed, int accumulate,
+                          int with_bias)
+{
+    int64_t lda = transposed ? m + 3 : k + 2, ldb = n + 5, ldc = n + 7;
+    int64_t rsa = transposed ? 1 : lda, csa = transposed ? lda : 1;
+    int64_t na = transposed ? k * lda : m * lda;
+    float *a = rg_alloc_floats((size_t)na), *b = rg_alloc_floats((size_t)(k * ldb));
+    float *c = rg_alloc_floats((size_t)(m * ldc)), *bias = rg_alloc_floats((size_t)m);
+    double *want = malloc((size_t)(m * ldc) * sizeof(double));
+    for (int64_t i = 0; i < na; i++)
+        a[i] = (float)((i * 37 % 101) - 50) / 50.0f;
+    for (int64_t i = 0; i < k * ldb; i++)
+        b[i] = (float)((i * 53 % 97) - 48) / 48.0f;
+    for (int64_t i = 0; i < m; i++)
+        bias[i] = (float)i / 7.0f - 1.0f;
+    for (int64_t i = 0; i < m * ldc; i++) {
+        c[i] = (float)((i * 29 % 89) - 44) / 44.0f;
+        want[i] = c[i];
+    }
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double s = with_bias ? bias[i] : 0.0;
+            for (int64_t q = 0; q < k; q++)
+                s += (double)a[i * rsa + q * csa] * b[q * ldb + j];
+            want[i * ldc + j] = (accumulate ? want[i * ldc + j] : 0.0) + s;
+        }
+    rg_gemm_strided(m, n, k, a, rsa, csa, b, ldb, with_bias ? bias : NULL, accumulate, c, ldc);
+    for (int64_t i = 0; i < m * ldc; i++)
+        cr_assert(fabs(c[i] - want[i]) <= 1e-5 * (double)(k + 1) * (1.0 + fabs(want[i])),
+                  "%lldx%lldx%lld (transposed %d, accumulate %d, bias %d): C[%lld][%lld] = %.7g, "
+                  "expected %.7g", (long long)m, (long long)n, (long long)k, transposed,
+                  accumulate, with_bias, (long long)(i / ldc), (long long)(i % ldc),
+                  (double)c[i], want[i]);
+    cr_assert_eq(rg_guard_check(c, (size_t)(m * ldc)), 0, "wrote past the end of C");
+    rg_free(a);
+    rg_free(b);
+    rg_free(c);
+    rg_free(bias);
+    free(want);
+}
+
+Test(gemm_strided, matches_the_definition_on_full_and_partial_blocks)
+{
+    if (!rg_gemm_strided_available())
+        cr_skip_test("no AVX-512F on this processor (or REGULA_KERNELS=blas): the convolutions "
+                     "use OpenBLAS, covered by the sgemm tests");
+    const int64_t shapes[][3] = {{64, 196, 288}, {32, 784, 9}, {288, 196, 64}, {288, 64, 196},
+                                 {9, 32, 784},   {1, 1, 1},    {7, 17, 3},    {13, 47, 5}};
+    for (size_t q = 0; q < sizeof shapes / sizeof shapes[0]; q++)
+        for (int v = 0; v < 8; v++)
+            check_strided(shapes[q][0], shapes[q][1], shapes[q][2], v & 1, (v >> 1) & 1,
+                          (v >> 2) & 1);
+}
