@@ -8,8 +8,8 @@ Reads the IDX .gz files directly (gzip + numpy), no torchvision.
 Data dir: $FMNIST_DIR or /usr/share/datasets/fashion-mnist (apt: dataset-fashion-mnist).
 
 Usage (use Debian's interpreter, not pyenv's python3):
-  /usr/bin/python3 torch_ref.py mlp     [--epochs 5] [--seeds 0]
-  /usr/bin/python3 torch_ref.py cnn     [--epochs 2] [--seeds 0]
+  /usr/bin/python3 torch_ref.py mlp     [--epochs 5] [--seeds 0] [--train-limit N] [--no-eval]
+  /usr/bin/python3 torch_ref.py cnn     [--epochs 2] [--seeds 0] [--train-limit N] [--no-eval]
   /usr/bin/python3 torch_ref.py overfit [--epochs 60] [--seeds 0 1 2]
   /usr/bin/python3 torch_ref.py all
   /usr/bin/python3 torch_ref.py study   --model cnn|mlp [--seeds 1 2 3] [--epochs 30] [--patience 8]
@@ -26,14 +26,17 @@ PyTorch default weight init, CrossEntropyLoss (mean), SGD lr 0.05 momentum 0.9,
 shuffled each epoch with a seeded torch.Generator.  "s/epoch" = wall time of the training loop
 only (shuffle + batch slicing + forward/backward/step), evaluation excluded; median over epochs.
 
-The `study` and `selftest` modes were added in this project (they are not part of the supplied
-reference tools).  `study` trains one configuration of regula's bench/regularization_study recipe,
-so its numbers can be read next to regula's: 2,000 training and 5,000 validation images drawn from
-the training set by a permutation seeded with the run's seed, batch 64, cosine learning rate per
-step, early stopping on validation accuracy with the best epoch's weights restored, the 10,000 test
-images evaluated once at the end.  --l2 is weight_decay on the conv/linear weights only (not the
-biases), as regula's l2 plugin; --dropout goes between the CNN's dense layers or after each of the
-MLP's hidden layers.  --aug SPEC is '+'-joined, applied in the order given:
+The `study` and `selftest` modes, and the mlp/cnn options --train-limit N (train on the first N
+training images only; default all) and --no-eval (skip the accuracy evaluations after training:
+test_acc, and the MLP's train_acc, are then null; bench/compare.sh times the epochs only), were
+added in this project (they are not part of the supplied reference tools).  `study` trains one
+configuration of regula's bench/regularization_study recipe, so its numbers can be read next to
+regula's: 2,000 training and 5,000 validation images drawn from the training set by a permutation
+seeded with the run's seed, batch 64, cosine learning rate per step, early stopping on validation
+accuracy with the best epoch's weights restored, the 10,000 test images evaluated once at the end.
+--l2 is weight_decay on the conv/linear weights only (not the biases), as regula's l2 plugin;
+--dropout goes between the CNN's dense layers or after each of the MLP's hidden layers.
+--aug SPEC is '+'-joined, applied in the order given:
   crop:P  flip  rotate:D  erasing:P  cutout:S  mixup:A     e.g. --aug rotate:10+crop:2+flip
 (regula's random_crop:padding=P, hflip, rotate:degrees=D, random_erasing:p=P, cutout:size=S,
 mixup:alpha=A).  `selftest` checks the augmentations, schedule, split and early stopping in seconds.
@@ -318,8 +321,15 @@ def say(s):
     print(s, flush=True)
 
 
+def train_subset(args, xtr, ytr):
+    """The first --train-limit training images (all of them by default)."""
+    n = args.train_limit or xtr.shape[0]
+    return xtr[:n], ytr[:n]
+
+
 def run_mlp(args, data):
     xtr, ytr, xte, yte = data
+    xtr, ytr = train_subset(args, xtr, ytr)
     variants = [("plain", 0.0, 0.0), ("wd5e-4", 5e-4, 0.0), ("dropout0.5", 0.0, 0.5)]
     for seed in args.seeds:
         for name, wd, dp in variants:
@@ -329,23 +339,30 @@ def run_mlp(args, data):
             m = mlp(dp)
             say(f"[mlp {name} seed {seed}] 784-512-256-10, bs 128, {args.epochs} epochs")
             times, losses = train(m, xtr, ytr, args.epochs, 128, seed, weight_decay=wd, lr=args.lr, log=say)
+            evaluate = not args.no_eval
             emit(args, dict(exp="mlp", variant=name, seed=seed, epochs=args.epochs, batch=128,
+                            n_train=xtr.shape[0],
                             s_per_epoch_median=statistics.median(times), epoch_times=times,
                             final_train_loss=losses[-1],
-                            train_acc=accuracy(m, xtr, ytr), test_acc=accuracy(m, xte, yte)))
+                            train_acc=accuracy(m, xtr, ytr) if evaluate else None,
+                            test_acc=accuracy(m, xte, yte) if evaluate else None))
 
 
 def run_cnn(args, data):
     xtr, ytr, xte, yte = data
+    xtr, ytr = train_subset(args, xtr, ytr)
     for seed in args.seeds:
         torch.manual_seed(seed)
         m = cnn()
         say(f"[cnn seed {seed}] conv32-pool-conv64-pool-fc128-fc10, bs 128, {args.epochs} epochs")
         times, losses = train(m, xtr, ytr, args.epochs, 128, seed, as_image=True, lr=args.lr, log=say)
-        t0 = time.perf_counter()
-        te = accuracy(m, xte, yte, as_image=True)
-        t_eval = time.perf_counter() - t0
+        te = t_eval = None
+        if not args.no_eval:
+            t0 = time.perf_counter()
+            te = accuracy(m, xte, yte, as_image=True)
+            t_eval = time.perf_counter() - t0
         emit(args, dict(exp="cnn", variant="plain", seed=seed, epochs=args.epochs, batch=128,
+                        n_train=xtr.shape[0],
                         s_per_epoch_median=statistics.median(times), epoch_times=times,
                         final_train_loss=losses[-1], test_acc=te, test_eval_s=t_eval))
 
@@ -674,6 +691,10 @@ def main():
     ap.add_argument("--only", default=None, help="run only the variant with this name (e.g. plain)")
     ap.add_argument("--lr", type=float, default=0.05, help="SGD learning rate (momentum 0.9)")
     ap.add_argument("--threads", type=int, default=THREADS, help="torch.set_num_threads (default 2)")
+    ap.add_argument("--train-limit", type=int, default=0,
+                    help="mlp, cnn: train on the first N training images only (0: all)")
+    ap.add_argument("--no-eval", action="store_true",
+                    help="mlp, cnn: no accuracy evaluation after training (test_acc null)")
     study = ap.add_argument_group("study")
     study.add_argument("--model", choices=["cnn", "mlp"], default=None)
     study.add_argument("--patience", type=int, default=8, help="early-stopping patience, epochs")
@@ -682,6 +703,10 @@ def main():
     study.add_argument("--aug", default="none", help="e.g. rotate:10+crop:2+flip (see the docstring)")
     study.add_argument("--label", default=None, help="name of the configuration in the output")
     args = ap.parse_args()
+    if (args.train_limit or args.no_eval) and args.what not in ("mlp", "cnn"):
+        ap.error("--train-limit and --no-eval are options of the mlp and cnn modes")
+    if not 0 <= args.train_limit <= 60000:
+        ap.error("--train-limit needs 0 <= N <= 60000")
     if args.what == "study":
         if args.model is None:
             ap.error("study needs --model cnn|mlp")

@@ -105,7 +105,26 @@ void rg_gemm_strided(int64_t m, int64_t n, int64_t k, const float *a, int64_t rs
     gemm512(m, n, k, a, rsa, csa, b, ldb, bias, accumulate, c, ldc);
 }
 
+void rg_gemm_strided_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
+                              int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc)
+{
+    /* threads take whole 32-column panels: a result never depends on the split */
+    int64_t panels = (n + 31) / 32;
+#pragma omp parallel for schedule(static) if (panels > 1 && m * n * k >= 1 << 18)
+    for (int64_t q = 0; q < panels; q++) {
+        int64_t j = q * 32, w = n - j < 32 ? n - j : 32;
+        gemm512(m, w, k, a, rsa, csa, b + j, ldb, NULL, 0, c + j, ldc);
+    }
+}
+
 #else
+
+void rg_gemm_strided_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
+                              int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc)
+{
+    (void)m, (void)n, (void)k, (void)a, (void)rsa, (void)csa, (void)b, (void)ldb, (void)c;
+    (void)ldc;
+}
 
 int rg_gemm_strided_available(void)
 {

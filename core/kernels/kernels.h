@@ -18,6 +18,10 @@ int rg_gemm_strided_available(void);
 void rg_gemm_strided(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa, int64_t csa,
                      const float *b, int64_t ldb, const float *bias, int accumulate, float *c,
                      int64_t ldc);
+/* The same without bias or accumulation, its 32-column panels spread over the
+ * OpenMP threads (call outside a parallel region). */
+void rg_gemm_strided_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
+                              int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc);
 void rg_saxpy(int64_t n, float alpha, const float *x, float *y);
 
 /* y[r, :] += bias for each of `rows` rows of width `cols`. */

@@ -7,11 +7,36 @@
 #include "../kernels/kernels.h"
 #include "layer.h"
 
+/* With the AVX-512 kernel (rg_gemm_strided), the forward product reads W^T by
+ * rows: wt is that transpose, rebuilt each forward (the weights change every
+ * step; in x out floats, a small fraction of the product's time). */
+typedef struct dense {
+    int fast;
+    float *wt;
+} dense;
+
+static void transpose(int64_t rows, int64_t cols, const float *a, float *t)
+{
+    /* 32 x 32 tiles, so both sides stream through cache lines */
+#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
+    for (int64_t i0 = 0; i0 < rows; i0 += 32)
+        for (int64_t j0 = 0; j0 < cols; j0 += 32)
+            for (int64_t i = i0; i < rows && i < i0 + 32; i++)
+                for (int64_t j = j0; j < cols && j < j0 + 32; j++)
+                    t[j * rows + i] = a[i * cols + j];
+}
+
 static void dense_forward(rg_layer *l, const float *x, float *y, int64_t n)
 {
     const rg_param *w = &l->params[0], *b = &l->params[1];
+    dense *d = l->impl;
     int64_t in = w->shape[1], out = w->shape[0];
-    rg_sgemm(0, 1, n, out, in, 1.0f, x, in, w->value, in, 0.0f, y, out);
+    if (d->fast) {
+        transpose(out, in, w->value, d->wt);
+        rg_gemm_strided_parallel(n, out, in, x, in, 1, d->wt, out, y, out);
+    } else {
+        rg_sgemm(0, 1, n, out, in, 1.0f, x, in, w->value, in, 0.0f, y, out);
+    }
     rg_add_bias_rows(n, out, b->value, y);
 }
 
@@ -20,15 +45,32 @@ static void dense_backward(rg_layer *l, const float *x, const float *y, const fl
 {
     (void)y;
     rg_param *w = &l->params[0], *b = &l->params[1];
+    dense *d = l->impl;
     int64_t in = w->shape[1], out = w->shape[0];
     /* dW = dy^T x, db = column sums of dy, dx = dy W */
-    rg_sgemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 0.0f, w->grad, in);
+    if (d->fast)
+        rg_gemm_strided_parallel(out, in, n, dy, 1, out, x, in, w->grad, in);
+    else
+        rg_sgemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 0.0f, w->grad, in);
     rg_sum_rows(n, out, dy, b->grad);
-    if (dx)
+    if (dx && d->fast)
+        rg_gemm_strided_parallel(n, in, out, dy, out, 1, w->value, in, dx, in);
+    else if (dx)
         rg_sgemm(0, 0, n, in, out, 1.0f, dy, out, w->value, in, 0.0f, dx, in);
 }
 
-static const rg_layer_ops dense_ops = {"dense", dense_forward, dense_backward, NULL, NULL};
+static void dense_release(rg_layer *l)
+{
+    dense *d = l->impl;
+    if (!d)
+        return;
+    rg_free(d->wt);
+    rg_free(d);
+    l->impl = NULL;
+}
+
+static const rg_layer_ops dense_ops = {"dense", dense_forward, dense_backward, NULL,
+                                       dense_release};
 
 rg_status rg_param_alloc(rg_param *p, const char *layer, const char *what, uint32_t kind,
                              uint32_t ndim, const int64_t *shape)
@@ -61,6 +103,17 @@ rg_status rg_dense_init(rg_layer *l, const char *name, rg_shape in, int64_t unit
     rg_status st = rg_param_alloc(&l->params[0], name, "weight", RG_TENSOR_WEIGHT, 2, wshape);
     if (st == RG_OK)
         st = rg_param_alloc(&l->params[1], name, "bias", RG_TENSOR_BIAS, 1, bshape);
+    dense *d = st == RG_OK ? rg_alloc(sizeof *d) : NULL;
+    if (st == RG_OK && !d)
+        st = rg_error_set(RG_ERR_NOMEM, "%s: out of memory", name);
+    if (d) {
+        l->impl = d;
+        d->fast = rg_gemm_strided_available();
+        d->wt = d->fast ? rg_alloc_floats((size_t)(units * fan_in)) : NULL;
+        if (d->fast && !d->wt)
+            st = rg_error_set(RG_ERR_NOMEM, "%s: cannot allocate %lld floats", name,
+                              (long long)(units * fan_in));
+    }
     return st;
 }
 
