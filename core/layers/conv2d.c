@@ -70,10 +70,17 @@ void rg_conv_bias_grad(const rg_conv *cv, const float *d, double *db)
     int64_t hw = cv->oh * cv->ow;
     for (int64_t o = 0; o < cv->oc; o++) {
         const float *r = d + o * hw;
+        /* 8 running sums, so the compiler can keep them in one vector register */
+        float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+        int64_t j = 0;
+        for (; j + 8 <= hw; j += 8)
+            for (int q = 0; q < 8; q++)
+                lane[q] += r[j + q];
         float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-        for (int64_t j = 0; j < hw; j++)
+        for (; j < hw; j++)
             s += r[j];
+        for (int q = 0; q < 8; q++)
+            s += lane[q];
         db[o] += s;
     }
 }
