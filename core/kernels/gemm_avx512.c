@@ -11,6 +11,7 @@
  * of B loads and 8 broadcasts of A. The sum over k runs in order, so a result
  * depends only on its inputs (deterministic), though not bit-equal to
  * OpenBLAS's blocked sums. */
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,7 +118,40 @@ void rg_gemm_strided_parallel(int64_t m, int64_t n, int64_t k, const float *a, i
     }
 }
 
+void rg_gemm_nt_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                         const float *bt, int64_t ldbt, float *c, int64_t ldc, float *scratch,
+                         int threads)
+{
+    int64_t panels = (n + 31) / 32;
+#pragma omp parallel num_threads(threads) if (panels > 1 && m * n * k >= 1 << 18)
+    {
+        /* this thread's packed panel: 32 rows of bt as k x 32, in L2 */
+        float *panel = scratch + (size_t)omp_get_thread_num() * (size_t)(k * 32);
+#pragma omp for schedule(static)
+        for (int64_t q = 0; q < panels; q++) {
+            int64_t j = q * 32, w = n - j < 32 ? n - j : 32;
+            for (int64_t k0 = 0; k0 < k; k0 += 16) {
+                int64_t kn = k - k0 < 16 ? k - k0 : 16;
+                for (int64_t jj = 0; jj < w; jj++) {
+                    const float *src = bt + (j + jj) * ldbt + k0;
+                    for (int64_t kk = 0; kk < kn; kk++)
+                        panel[(k0 + kk) * 32 + jj] = src[kk];
+                }
+            }
+            gemm512(m, w, k, a, lda, 1, panel, 32, NULL, 0, c + j, ldc);
+        }
+    }
+}
+
 #else
+
+void rg_gemm_nt_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                         const float *bt, int64_t ldbt, float *c, int64_t ldc, float *scratch,
+                         int threads)
+{
+    (void)m, (void)n, (void)k, (void)a, (void)lda, (void)bt, (void)ldbt, (void)c, (void)ldc;
+    (void)scratch, (void)threads;
+}
 
 void rg_gemm_strided_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
                               int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc)

@@ -22,6 +22,12 @@ void rg_gemm_strided(int64_t m, int64_t n, int64_t k, const float *a, int64_t rs
  * OpenMP threads (call outside a parallel region). */
 void rg_gemm_strided_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t rsa,
                               int64_t csa, const float *b, int64_t ldb, float *c, int64_t ldc);
+/* C [m x n] = A B^T with A [m x k] and bt = B^T [n x k] row-major, on at most
+ * `threads` threads: each packs its 32-column panels of B into its k x 32 part
+ * of scratch (threads x k x 32 floats) for the kernel. */
+void rg_gemm_nt_parallel(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                         const float *bt, int64_t ldbt, float *c, int64_t ldc, float *scratch,
+                         int threads);
 void rg_saxpy(int64_t n, float alpha, const float *x, float *y);
 
 /* y[r, :] += bias for each of `rows` rows of width `cols`. */

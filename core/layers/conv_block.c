@@ -46,6 +46,57 @@ static void relu_pool_plane(const float *z, int64_t ow, int64_t ph, int64_t pw, 
     }
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define RG_HAVE_AVX512_POOL 1
+
+/* relu_pool_plane, 16 windows at a time: the same comparisons in the same order
+ * (ties keep the earlier element), so values and indices equal the scalar
+ * loop's. max(x, 0) returns its second operand for NaN and for -0, as the
+ * scalar ReLU (x > 0 ? x : 0) does. */
+__attribute__((target("avx512f"))) static void
+relu_pool_plane512(const float *z, int64_t ow, int64_t ph, int64_t pw, float *y, int32_t *at)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512 zero = _mm512_setzero_ps();
+    for (int64_t oy = 0; oy < ph; oy++) {
+        const float *r0 = z + 2 * oy * ow, *r1 = r0 + ow;
+        int32_t base = (int32_t)(2 * oy * ow);
+        for (int64_t ox = 0; ox < pw; ox += 16) {
+            int rem = (int)(pw - ox < 16 ? pw - ox : 16), nf = 2 * rem;
+            __mmask16 mo = (__mmask16)(rem == 16 ? 0xffff : (1u << rem) - 1);
+            __mmask16 mlo = (__mmask16)(nf >= 16 ? 0xffff : (1u << nf) - 1);
+            __mmask16 mhi = (__mmask16)(nf >= 32 ? 0xffff : nf > 16 ? (1u << (nf - 16)) - 1 : 0);
+            __m512 l0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * ox);
+            __m512 h0 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * ox + 16);
+            __m512 l1 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * ox);
+            __m512 h1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * ox + 16);
+            __m512 a = _mm512_max_ps(_mm512_permutex2var_ps(l0, even, h0), zero);
+            __m512 b = _mm512_max_ps(_mm512_permutex2var_ps(l0, odd, h0), zero);
+            __m512 c = _mm512_max_ps(_mm512_permutex2var_ps(l1, even, h1), zero);
+            __m512 d = _mm512_max_ps(_mm512_permutex2var_ps(l1, odd, h1), zero);
+            __m512i i0 = _mm512_add_epi32(_mm512_set1_epi32(base + (int32_t)(2 * ox)), even);
+            __m512 best = a;
+            __m512i i = i0;
+            __mmask16 m = _mm512_cmp_ps_mask(b, best, _CMP_GT_OQ);
+            i = _mm512_mask_mov_epi32(i, m, _mm512_add_epi32(i0, _mm512_set1_epi32(1)));
+            best = _mm512_mask_mov_ps(best, m, b);
+            m = _mm512_cmp_ps_mask(c, best, _CMP_GT_OQ);
+            i = _mm512_mask_mov_epi32(i, m, _mm512_add_epi32(i0, _mm512_set1_epi32((int32_t)ow)));
+            best = _mm512_mask_mov_ps(best, m, c);
+            m = _mm512_cmp_ps_mask(d, best, _CMP_GT_OQ);
+            i = _mm512_mask_mov_epi32(i, m,
+                                      _mm512_add_epi32(i0, _mm512_set1_epi32((int32_t)ow + 1)));
+            best = _mm512_mask_mov_ps(best, m, d);
+            _mm512_mask_storeu_ps(y + oy * pw + ox, mo, best);
+            _mm512_mask_storeu_epi32(at + oy * pw + ox, mo, i);
+        }
+    }
+}
+#endif
+
 void rg_conv_block_forward(rg_layer *conv, rg_layer *pool, const float *x, float *y, int64_t n)
 {
     rg_conv *cv = conv->impl;
@@ -61,9 +112,17 @@ void rg_conv_block_forward(rg_layer *conv, rg_layer *pool, const float *x, float
         float *z = cv->yt + (size_t)t * (size_t)(2 * cv->oc * hw);
         rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, col);
         rg_conv_gemm_forward(cv, wt, b, col, z);
-        for (int64_t o = 0; o < cv->oc; o++)
-            relu_pool_plane(z + o * hw, cv->ow, ph, pw, y + i * out_sz + o * ph * pw,
-                            argmax + i * out_sz + o * ph * pw);
+        for (int64_t o = 0; o < cv->oc; o++) {
+            float *yo = y + i * out_sz + o * ph * pw;
+            int32_t *ao = argmax + i * out_sz + o * ph * pw;
+#ifdef RG_HAVE_AVX512_POOL
+            if (cv->fast) {
+                relu_pool_plane512(z + o * hw, cv->ow, ph, pw, yo, ao);
+                continue;
+            }
+#endif
+            relu_pool_plane(z + o * hw, cv->ow, ph, pw, yo, ao);
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 /* Fully connected layer, y = x W^T + b with W stored [out, in] (PyTorch's
  * nn.Linear layout), so row i is unit i's incoming weight vector. */
+#include <omp.h>
 #include <stdio.h>
 
 #include "../alloc.h"
@@ -7,23 +8,27 @@
 #include "../kernels/kernels.h"
 #include "layer.h"
 
-/* With the AVX-512 kernel (rg_gemm_strided), the forward product reads W^T by
- * rows: wt is that transpose, rebuilt each forward (the weights change every
- * step; in x out floats, a small fraction of the product's time). */
+/* With the AVX-512 kernel, the forward product reads W^T: each thread packs
+ * the 32-unit panels it computes into its part of `panel` (rg_gemm_nt_parallel),
+ * so the transpose stays in cache and is spread over the threads. */
 typedef struct dense {
     int fast;
-    float *wt;
+    int threads;  /* panel holds this many threads' buffers */
+    float *panel;
 } dense;
 
-static void transpose(int64_t rows, int64_t cols, const float *a, float *t)
+static rg_status dense_set_batch(rg_layer *l, int64_t max_batch)
 {
-    /* 32 x 32 tiles, so both sides stream through cache lines */
-#pragma omp parallel for schedule(static) if (rows * cols >= 65536)
-    for (int64_t i0 = 0; i0 < rows; i0 += 32)
-        for (int64_t j0 = 0; j0 < cols; j0 += 32)
-            for (int64_t i = i0; i < rows && i < i0 + 32; i++)
-                for (int64_t j = j0; j < cols && j < j0 + 32; j++)
-                    t[j * rows + i] = a[i * cols + j];
+    (void)max_batch;
+    dense *d = l->impl;
+    if (!d->fast)
+        return RG_OK;
+    rg_free(d->panel);
+    d->threads = omp_get_max_threads();
+    d->panel = rg_alloc_floats((size_t)d->threads * (size_t)(l->params[0].shape[1] * 32));
+    if (!d->panel)
+        return rg_error_set(RG_ERR_NOMEM, "%s: cannot allocate the packing buffers", l->name);
+    return RG_OK;
 }
 
 static void dense_forward(rg_layer *l, const float *x, float *y, int64_t n)
@@ -32,8 +37,7 @@ static void dense_forward(rg_layer *l, const float *x, float *y, int64_t n)
     dense *d = l->impl;
     int64_t in = w->shape[1], out = w->shape[0];
     if (d->fast) {
-        transpose(out, in, w->value, d->wt);
-        rg_gemm_strided_parallel(n, out, in, x, in, 1, d->wt, out, y, out);
+        rg_gemm_nt_parallel(n, out, in, x, in, w->value, in, y, out, d->panel, d->threads);
     } else {
         rg_sgemm(0, 1, n, out, in, 1.0f, x, in, w->value, in, 0.0f, y, out);
     }
@@ -64,12 +68,12 @@ static void dense_release(rg_layer *l)
     dense *d = l->impl;
     if (!d)
         return;
-    rg_free(d->wt);
+    rg_free(d->panel);
     rg_free(d);
     l->impl = NULL;
 }
 
-static const rg_layer_ops dense_ops = {"dense", dense_forward, dense_backward, NULL,
+static const rg_layer_ops dense_ops = {"dense", dense_forward, dense_backward, dense_set_batch,
                                        dense_release};
 
 rg_status rg_param_alloc(rg_param *p, const char *layer, const char *what, uint32_t kind,
@@ -109,10 +113,7 @@ rg_status rg_dense_init(rg_layer *l, const char *name, rg_shape in, int64_t unit
     if (d) {
         l->impl = d;
         d->fast = rg_gemm_strided_available();
-        d->wt = d->fast ? rg_alloc_floats((size_t)(units * fan_in)) : NULL;
-        if (d->fast && !d->wt)
-            st = rg_error_set(RG_ERR_NOMEM, "%s: cannot allocate %lld floats", name,
-                              (long long)(units * fan_in));
+        st = dense_set_batch(l, 0);
     }
     return st;
 }

@@ -420,4 +420,6 @@ Test(conv_block, matches_conv_relu_maxpool_bit_for_bit)
     check_block(3, 8, 8, 5, 7, 1);
     check_block(2, 7, 7, 4, 3, 1);
     check_block(1, 6, 10, 6, 5, 0);
+    /* 20 windows per row: one full 16-wide vector step and a masked tail */
+    check_block(2, 4, 40, 3, 2, 1);
 }

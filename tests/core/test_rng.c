@@ -304,3 +304,23 @@ Test(shuffle, all_permutations_of_three_equally_likely)
     }
     cr_assert_eq(total, TRIALS);
 }
+
+/* Long draws take the 16-block (64-word) lane path: every value must be exactly its word's top
+ * 24 bits over 2^24, whatever the start offset within a block and the length past the last
+ * whole group of 64. */
+Test(rng, long_uniform_draws_equal_their_words_exactly)
+{
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, 12, 3, 99, RG_SITE_ACTIVATION);
+    static float u[1000];
+    const uint64_t offsets[] = {0, 1, 5, (1ull << 32) - 7};
+    for (size_t q = 0; q < sizeof offsets / sizeof offsets[0]; q++) {
+        rg_rng_uniform(&s, offsets[q], u, 1000);
+        for (int i = 0; i < 1000; i++) {
+            float want = (float)(rg_rng_u32(&s, offsets[q] + (uint64_t)i) >> 8) *
+                         (1.0f / 16777216.0f);
+            cr_assert_eq(u[i], want, "offset %llu, value %d: %.9g, expected %.9g",
+                         (unsigned long long)offsets[q], i, (double)u[i], (double)want);
+        }
+    }
+}

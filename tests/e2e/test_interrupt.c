@@ -22,8 +22,9 @@ static char out[1 << 16];
 
 TestSuite(interrupt, .init = setup, .fini = teardown, .timeout = 300);
 
-/* Long enough epochs (about 0.3 s) that a signal lands inside one. */
-#define RECIPE "train --model mlp:128 --train-limit 12000 --val 0 --epochs 3 --threads 2 " \
+/* Long enough epochs (about 0.3 s on a 2-core AVX-512 machine, 2026-12-02; longer elsewhere)
+ * that a signal sent 50 ms after epoch 1 was saved lands inside epoch 2. */
+#define RECIPE "train --model mlp:128 --train-limit 48000 --val 0 --epochs 3 --threads 2 " \
                "--optimizer adam --lr 1e-3 --reg l2:lambda=1e-4 --reg dropout:rate=0.2 " \
                "--no-test --quiet"
 
@@ -106,7 +107,7 @@ static void interrupted_run_resumes_bit_identically(int sig, int code)
     snprintf(args, sizeof args, RECIPE " --save %s", b);
     pid_t pid = start(args, "b1.txt", 0);
     wait_for(b); /* epoch 1 is saved: the signal lands inside epoch 2 */
-    sleep_ms(120);
+    sleep_ms(50);
     kill(pid, sig);
     int st = finish(pid, "b1.txt");
     cr_assert_eq(st, code, "exit %d:\n%s", st, out);
