@@ -110,6 +110,20 @@ void rg_conv_reduce_grads(const rg_conv *cv, float *wgrad, float *bgrad)
     }
 }
 
+void rg_conv_image_backward(const rg_conv *cv, const float *w, const float *xi,
+                            const float *dzi, float *col, float *dw, float *dzt, double *db,
+                            float *dxi)
+{
+    rg_im2col(xi, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, col);
+    rg_conv_gemm_backward(cv, w, dzi, col, dw, dzt, dxi != NULL);
+    rg_conv_bias_grad(cv, dzi, db);
+    if (dxi) {
+        /* col now holds dcol = W^T dz_i: scatter it back */
+        memset(dxi, 0, (size_t)(cv->c * cv->h * cv->w) * sizeof(float));
+        rg_col2im(col, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, dxi);
+    }
+}
+
 static void conv_backward(rg_layer *l, const float *x, const float *y, const float *dy, float *dx,
                           int64_t n)
 {
@@ -133,17 +147,8 @@ static void conv_backward(rg_layer *l, const float *x, const float *y, const flo
         float *dzt = cv->yt + (size_t)t * (size_t)(cv->oc * hw);
 #pragma omp for schedule(static)
         for (int64_t i = 0; i < n; i++) {
-            const float *dyi = dy + i * out_sz;
-            rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow,
-                      col);
-            rg_conv_gemm_backward(cv, wp->value, dyi, col, dw, dzt, dx != NULL);
-            rg_conv_bias_grad(cv, dyi, db);
-            if (dx) {
-                /* col now holds dcol = W^T dy_i: scatter it back */
-                float *dxi = dx + i * in_sz;
-                memset(dxi, 0, (size_t)in_sz * sizeof(float));
-                rg_col2im(col, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, dxi);
-            }
+            rg_conv_image_backward(cv, wp->value, x + i * in_sz, dy + i * out_sz, col, dw, dzt,
+                                   db, dx ? dx + i * in_sz : NULL);
         }
     }
     rg_conv_reduce_grads(cv, wp->grad, bp->grad);

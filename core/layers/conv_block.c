@@ -159,15 +159,8 @@ void rg_conv_block_backward(rg_layer *conv, rg_layer *pool, const float *x, cons
                 for (int64_t j = 0; j < phw; j++)
                     if (yi[o * phw + j] > 0.0f)
                         dz[o * hw + ai[o * phw + j]] = 0.0f + dyi[o * phw + j];
-            rg_im2col(x + i * in_sz, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow,
-                      col);
-            rg_conv_gemm_backward(cv, wp->value, dz, col, dw, dzt, dx != NULL);
-            rg_conv_bias_grad(cv, dz, db);
-            if (dx) {
-                float *dxi = dx + i * in_sz;
-                memset(dxi, 0, (size_t)in_sz * sizeof(float));
-                rg_col2im(col, cv->c, cv->h, cv->w, cv->k, cv->s, cv->p, cv->oh, cv->ow, dxi);
-            }
+            rg_conv_image_backward(cv, wp->value, x + i * in_sz, dz, col, dw, dzt, db,
+                                   dx ? dx + i * in_sz : NULL);
         }
     }
     rg_conv_reduce_grads(cv, wp->grad, bp->grad);

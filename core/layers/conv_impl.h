@@ -25,6 +25,11 @@ void rg_conv_gemm_forward(const rg_conv *cv, const float *w, const float *bias,
  * col = W^T dz (col is read first). dzt: scratch of oc x hw floats. */
 void rg_conv_gemm_backward(const rg_conv *cv, const float *w, const float *dz, float *col,
                            float *dw, float *dzt, int want_dcol);
+/* One image's whole backward pass from its conv output gradient dzi: im2col of xi
+ * into col, this thread's dw and db partials, and dxi (when not NULL). */
+void rg_conv_image_backward(const rg_conv *cv, const float *w, const float *xi,
+                            const float *dzi, float *col, float *dw, float *dzt, double *db,
+                            float *dxi);
 /* db[o] += sum of row o of d [oc, hw]: one image's bias gradient, summed in
  * float along the row (vectorized) and accumulated in double across images. */
 void rg_conv_bias_grad(const rg_conv *cv, const float *d, double *db);
