@@ -126,6 +126,10 @@ static rg_status run_regularizer(runner *r)
         if (run(r, "penalty 1 vs 2 threads", LIFE " penalty()", rg_check_penalty_threads,
                 NULL) < 0)
             return RG_ERR_IO;
+        if (p->reg.linear_decay &&
+            run(r, "linear decay", LIFE " linear_decay() penalty()", rg_check_linear_decay,
+                NULL) < 0)
+            return RG_ERR_IO;
     }
     if (p->reg.project &&
         run(r, "project idempotent", LIFE " project()", rg_check_project, NULL) < 0)

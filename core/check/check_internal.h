@@ -134,6 +134,8 @@ rg_check_verdict rg_check_penalty_nonneg(rg_check_child *, const rg_check_ctx *,
                                          char *, size_t);
 rg_check_verdict rg_check_penalty_threads(rg_check_child *, const rg_check_ctx *,
                                           const void *, char *, size_t);
+rg_check_verdict rg_check_linear_decay(rg_check_child *, const rg_check_ctx *,
+                                       const void *, char *, size_t);
 rg_check_verdict rg_check_project(rg_check_child *, const rg_check_ctx *, const void *, char *,
                                   size_t);
 /* ABI 1.1 hooks */

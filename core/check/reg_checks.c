@@ -249,6 +249,97 @@ rg_check_verdict rg_check_penalty_gradient(rg_check_child *c, const rg_check_ctx
     return RG_CHECK_PASS;
 }
 
+/* ABI 1.3: a declared linear decay must be what penalty() does, to the bit for the
+ * gradient (the host folds it into its optimizer and promises the same weights) and to
+ * 1e-9 for the penalty (the host sums the squares in its own order). */
+rg_check_verdict rg_check_linear_decay(rg_check_child *c, const rg_check_ctx *ctx,
+                                       const void *arg, char *detail, size_t cap)
+{
+    (void)arg;
+    void *inst = NULL;
+    if (rg_chk_create(c, ctx, "", &inst) != RG_OK) {
+        snprintf(detail, cap, "%s", rg_error_message());
+        return RG_CHECK_FAIL;
+    }
+    int ok = 1, declared = 0;
+    for (int ti = 0; ti < NUM_TENSORS && ok; ti++) {
+        const probe_tensor *t = &k_tensors[ti];
+        rg_chk_buf w, g;
+        int64_t n = numel_of(t);
+        if (!rg_chk_buf_alloc(&w, n) || !rg_chk_buf_alloc(&g, n)) {
+            snprintf(detail, cap, "checker out of memory");
+            return RG_CHECK_FAIL;
+        }
+        rg_chk_fill_normal(w.data, n, 500 + (uint64_t)ti, 1.0f);
+        rg_chk_fill_normal(g.data, n, 600 + (uint64_t)ti, 1.0f);
+        rg_tensor_view pv = rg_chk_view(w.data, t->kind, t->ndim, t->shape, t->name);
+        char what[96];
+        rg_chk_describe(&pv, what, sizeof what);
+        float gc = 0.0f;
+        double pc = 0.0;
+        rg_check_stage(c, "linear_decay()", "linear_decay() on the %s", what);
+        rg_error_clear();
+        rg_status st = ctx->plugin->reg.linear_decay(inst, &pv, &gc, &pc);
+        if (st == RG_ERR_UNSUPPORTED) {
+            rg_chk_buf_free(&w);
+            rg_chk_buf_free(&g);
+            continue;
+        }
+        if (st != RG_OK) {
+            snprintf(detail, cap, "linear_decay() on the %s returned %s: %s", what,
+                     rg_status_name(st), rg_error_message());
+            ok = 0;
+        } else if (!isfinite(gc) || !isfinite(pc)) {
+            snprintf(detail, cap, "linear_decay() on the %s declared non-finite coefficients "
+                     "(gradient %g, penalty %g)", what, (double)gc, pc);
+            ok = 0;
+        }
+        float *g0 = ok ? malloc((size_t)n * sizeof(float)) : NULL;
+        if (ok && !g0) {
+            snprintf(detail, cap, "checker out of memory");
+            ok = 0;
+        }
+        double loss = 0.0;
+        if (ok) {
+            declared++;
+            memcpy(g0, g.data, (size_t)n * sizeof(float));
+            ok = call_penalty(c, ctx, inst, t, &w, &g, &loss, detail, cap);
+        }
+        double sumsq = 0.0;
+        for (int64_t i = 0; ok && i < n; i++) {
+            sumsq += (double)w.data[i] * (double)w.data[i];
+            float want = g0[i] + gc * w.data[i];
+            if (memcmp(&want, &g.data[i], sizeof want) != 0) {
+                snprintf(detail, cap,
+                         "linear_decay() on the %s declares grad += %g * w, but penalty() "
+                         "made element %lld %.9g where grad + %g * w is %.9g: the host folds "
+                         "the declaration into its optimizer, so it must be exact",
+                         what, (double)gc, (long long)i, (double)g.data[i], (double)gc,
+                         (double)want);
+                ok = 0;
+            }
+        }
+        if (ok && fabs(loss - pc * sumsq) > 1e-9 * fabs(pc * sumsq) + 1e-300) {
+            snprintf(detail, cap,
+                     "linear_decay() on the %s declares a penalty of %g * sum(w^2) = %.12g, "
+                     "but penalty() added %.12g",
+                     what, pc, pc * sumsq, loss);
+            ok = 0;
+        }
+        free(g0);
+        rg_chk_buf_free(&w);
+        rg_chk_buf_free(&g);
+    }
+    rg_chk_destroy(c, ctx, inst);
+    if (!ok)
+        return RG_CHECK_FAIL;
+    snprintf(detail, cap,
+             "penalty() is the declared decay on %d of 4 probe tensors (gradient to the bit, "
+             "penalty to 1e-9)",
+             declared);
+    return RG_CHECK_PASS;
+}
+
 rg_check_verdict rg_check_penalty_nonneg(rg_check_child *c, const rg_check_ctx *ctx,
                                          const void *arg, char *detail, size_t cap)
 {

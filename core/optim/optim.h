@@ -33,5 +33,10 @@ rg_status rg_optim_init(rg_optimizer *opt, const rg_optim_config *cfg, rg_param 
 /* Returns the index of the first parameter whose gradient held an inf or NaN (checked in
  * the update loop itself), or -1. */
 int rg_optim_step(rg_optimizer *opt, rg_param **params, int num_params, double lr);
+/* The same step with a linear decay folded into parameter i's update where folded[i]:
+ * its gradient is taken as grad + coef[i] * value (what a penalty() of that form would
+ * have added), and sumsq[i] receives the sum of value^2 before the update. */
+int rg_optim_step_decay(rg_optimizer *opt, rg_param **params, int num_params, double lr,
+                        const uint8_t *folded, const float *coef, double *sumsq);
 
 #endif

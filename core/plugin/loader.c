@@ -136,6 +136,11 @@ static rg_status validate(rg_plugin *pl, const rg_plugin_desc *raw)
             !pl->reg.project_step && !pl->reg.targets)
             return rg_error_set(RG_ERR_PLUGIN, "%s: regularizer %s implements no hook", path,
                                 d->name);
+        if (pl->reg.linear_decay && !pl->reg.penalty)
+            return rg_error_set(RG_ERR_PLUGIN,
+                                "%s: regularizer %s sets linear_decay, a declaration about its "
+                                "penalty(), but has no penalty()",
+                                path, d->name);
         if (!pl->reg.activation_forward != !pl->reg.activation_backward)
             return rg_error_set(RG_ERR_PLUGIN,
                                 "%s: regularizer %s: activation_forward and activation_backward "

@@ -273,8 +273,60 @@ static rg_status backward(rg_trainer *t, int64_t n)
     return RG_OK;
 }
 
+/* A foldable target's linear_decay(): 1 when the optimizer takes it over this step, 0
+ * when the plugin declines (penalty() is called as usual), or a failure. */
+static rg_status fold_decay(rg_trainer *t, const rg_target *tg, const rg_tensor_view *value,
+                            int *folded)
+{
+    *folded = 0;
+    float c = 0.0f;
+    double pc = 0.0;
+    rg_error_clear();
+    rg_activity_begin(tg->pi, "linear_decay", t->epoch + 1, t->step);
+    rg_status st = tg->pi->plugin->reg.linear_decay(tg->pi->inst, value, &c, &pc);
+    rg_activity_end();
+    if (st == RG_ERR_UNSUPPORTED)
+        return RG_OK;
+    if (st != RG_OK)
+        return plugin_failed(tg->pi, "linear_decay", st);
+    if (!isfinite(c) || !isfinite(pc))
+        return rg_error_set(RG_ERR_NUMERIC,
+                            "plugin %s: linear_decay() on %s declared a non-finite coefficient "
+                            "(gradient %g, penalty %g)",
+                            tg->pi->plugin->desc.name, tg->param->name, (double)c, pc);
+    int i = tg->param_index;
+    t->fold[i] = 1;
+    t->fold_coef[i] = c;
+    t->fold_pcoef[i] = pc;
+    t->fold_target[i] = (int)(tg - t->targets);
+    *folded = 1;
+    return RG_OK;
+}
+
+/* The penalties of the decays the optimizer folded, from the sums of squares it took
+ * of the weights before updating them. */
+static rg_status add_folded_penalties(rg_trainer *t, double *total)
+{
+    for (int i = 0; i < t->model->num_params; i++) {
+        if (!t->fold[i])
+            continue;
+        const rg_target *tg = &t->targets[t->fold_target[i]];
+        double p = t->fold_pcoef[i] * t->fold_sumsq[i];
+        if (!isfinite(p))
+            return rg_error_set(RG_ERR_NUMERIC,
+                                "plugin %s: the penalty on %s became non-finite (epoch %lld, "
+                                "step %lld)",
+                                tg->pi->plugin->desc.name, tg->param->name,
+                                (long long)t->epoch + 1, (long long)t->step);
+        t->penalty[tg->reg_index] += p;
+        *total += p;
+    }
+    return RG_OK;
+}
+
 static rg_status add_penalties(rg_trainer *t, double *total)
 {
+    memset(t->fold, 0, sizeof t->fold);
     for (int k = 0; k < t->num_targets; k++) {
         rg_target *tg = &t->targets[k];
         if (!tg->pi->plugin->reg.penalty)
@@ -282,6 +334,14 @@ static rg_status add_penalties(rg_trainer *t, double *total)
         rg_tensor_view value, grad;
         param_view(&value, tg->param, tg->param->value);
         param_view(&grad, tg->param, tg->param->grad);
+        if (tg->foldable) {
+            int folded;
+            rg_status st = fold_decay(t, tg, &value, &folded);
+            if (st != RG_OK)
+                return st;
+            if (folded)
+                continue;
+        }
         double p = 0.0;
         int64_t pos[RG_CONST_SAMPLES];
         float before[RG_CONST_SAMPLES];
@@ -630,9 +690,12 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                             "loss became non-finite at epoch %lld step %lld (lower --lr?)",
                             (long long)t->epoch + 1, (long long)t->step + 1);
     double lr = rg_trainer_lr(t);
-    int bad = rg_optim_step(&t->opt, m->params, m->num_params, lr);
+    int bad = rg_optim_step_decay(&t->opt, m->params, m->num_params, lr, t->fold, t->fold_coef,
+                                  t->fold_sumsq);
     if (RG_CHECKS && bad >= 0)
         return nonfinite_gradient(t, n, m->params[bad]);
+    if ((st = add_folded_penalties(t, &pen)) != RG_OK)
+        return st;
     if ((st = apply_constraints(t, lr)) != RG_OK)
         return st;
     *loss = data_loss;

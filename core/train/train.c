@@ -116,7 +116,10 @@ static rg_status resolve_targets(rg_trainer *t)
                         continue;
                     if (t->num_targets >= RG_MAX_TARGETS)
                         return rg_error_set(RG_ERR_INVALID, "too many regularizer targets");
-                    t->targets[t->num_targets++] = (rg_target){pi, r, prm};
+                    int index = 0;
+                    while (index < m->num_params && m->params[index] != prm)
+                        index++;
+                    t->targets[t->num_targets++] = (rg_target){pi, r, prm, index, 0};
                     append_text(t->targets_text[r], sizeof t->targets_text[r], prm->name);
                 }
             }
@@ -177,6 +180,19 @@ static rg_status resolve_targets(rg_trainer *t)
                       rg_conv_block_fits(&m->layers[i], &m->layers[i + 1], &m->layers[i + 2]);
         if (t->fused[i])
             t->fused[i + 1] = t->fused[i + 2] = 0, i += 2;
+    }
+    /* A linear decay is folded into the optimizer only where it is the last penalty on
+     * its tensor: the gradient then receives the same additions in the same order. */
+    for (int k = 0; k < t->num_targets; k++) {
+        rg_target *tg = &t->targets[k];
+        if (t->cfg.no_fold || !tg->pi->plugin->reg.penalty ||
+            !tg->pi->plugin->reg.linear_decay || tg->param_index >= m->num_params)
+            continue;
+        int last = 1;
+        for (int q = k + 1; q < t->num_targets; q++)
+            if (t->targets[q].param == tg->param && t->targets[q].pi->plugin->reg.penalty)
+                last = 0;
+        tg->foldable = last;
     }
     return RG_OK;
 }

@@ -69,6 +69,9 @@ typedef struct rg_train_config {
     void (*on_batch)(void *user, const rg_progress *p);
     void (*on_epoch)(void *user, const rg_epoch_stats *s);
     void *user;
+    /* Call penalty() even where a plugin's linear_decay() lets the optimizer fold it (the
+     * tests compare both paths). */
+    int no_fold;
 } rg_train_config;
 
 typedef struct rg_eval {

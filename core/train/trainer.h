@@ -23,6 +23,9 @@ typedef struct rg_target {
     rg_plugin_instance *pi;
     int reg_index;
     rg_param *param;
+    int param_index;          /* in model->params */
+    int foldable;             /* the last penalty on its tensor, by a plugin with linear_decay:
+                               * folding it into the optimizer keeps the summation order */
 } rg_target;
 
 struct rg_trainer {
@@ -52,6 +55,11 @@ struct rg_trainer {
      * sits inside, computed as one (rg_conv_block_*) */
     uint8_t fused[RG_MODEL_MAX_LAYERS];
     double penalty[RG_TRAIN_MAX_PLUGINS];        /* this step's terms */
+    /* this step's linear decays folded into the optimizer, per model parameter */
+    uint8_t fold[2 * RG_MODEL_MAX_LAYERS];
+    float fold_coef[2 * RG_MODEL_MAX_LAYERS];
+    double fold_pcoef[2 * RG_MODEL_MAX_LAYERS], fold_sumsq[2 * RG_MODEL_MAX_LAYERS];
+    int fold_target[2 * RG_MODEL_MAX_LAYERS];
     double penalty_epoch[RG_TRAIN_MAX_PLUGINS];  /* mean over the last epoch */
     rg_trainer_partial part;                     /* an epoch stopped between batches */
     char targets_text[RG_TRAIN_MAX_PLUGINS][256];

@@ -114,9 +114,22 @@ static rg_status l2_penalty(void *inst, const rg_tensor_view *param, double *los
     return RG_OK;
 }
 
+/* penalty() above is exactly this linear decay: the host may fold it into its optimizer
+ * pass (one pass over the weights instead of two per step). */
+static rg_status l2_linear_decay(void *inst, const rg_tensor_view *param, float *grad_coef,
+                                 double *penalty_coef)
+{
+    const l2 *s = inst;
+    (void)param;
+    *grad_coef = s->keras ? 2.0f * s->lambda : s->lambda;
+    *penalty_coef = (s->keras ? 1.0 : 0.5) * (double)s->lambda;
+    return RG_OK;
+}
+
 static const rg_regularizer_hooks l2_hooks = {
     .struct_size = sizeof(rg_regularizer_hooks),
     .penalty = l2_penalty,
+    .linear_decay = l2_linear_decay,
 };
 
 static const rg_plugin_desc l2_desc = {
@@ -125,7 +138,7 @@ static const rg_plugin_desc l2_desc = {
     .caps = RG_CAP_DETERMINISTIC | RG_CAP_PENALTY_NONNEG,
     .num_params = sizeof l2_params / sizeof l2_params[0],
     .name = "l2",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .doc = "L2 weight penalty (lambda/2)*sum(w^2); gradient lambda*w (PyTorch weight_decay)",
     .params = l2_params,
     .create = l2_create,

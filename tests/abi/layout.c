@@ -78,5 +78,8 @@ const rg_abi_entry RG_LAYOUT_TABLE[] = {
     F(rg_plugin_desc, state_size), F(rg_plugin_desc, state_save),
     F(rg_plugin_desc, state_load), C(RG_CAP_STATEFUL), C(RG_PLUGIN_DESC_SIZE_V1_2),
 #endif
+#if REGULA_ABI_MINOR >= 3
+    F(rg_regularizer_hooks, linear_decay), C(RG_REGULARIZER_HOOKS_SIZE_V1_3),
+#endif
     {NULL, 0, 0},
 };

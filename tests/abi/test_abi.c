@@ -16,6 +16,7 @@
 #define ABI_FIX(name) REGULA_TEST_FIXTURES "/../abi-fixtures/" name ".so"
 
 extern const rg_abi_entry rg_layout_v1_1[];
+extern const rg_abi_entry rg_layout_v1_2[];
 
 static int compare(const rg_abi_entry *frozen, const char *version)
 {
@@ -46,6 +47,14 @@ Test(abi, current_header_keeps_every_1_1_field_and_constant)
     for (const rg_abi_entry *e = rg_layout_v1_0; e->what; e++)
         n10++;
     cr_assert_eq(n11, n10 + 8, "the 1.1 table holds %d entries, 1.0's %d", n11, n10);
+}
+
+Test(abi, current_header_keeps_every_1_2_field_and_constant)
+{
+    int n11 = 0, n12 = compare(rg_layout_v1_2, "1.2");
+    for (const rg_abi_entry *e = rg_layout_v1_1; e->what; e++)
+        n11++;
+    cr_assert_eq(n12, n11 + 5, "the 1.2 table holds %d entries, 1.1's %d", n12, n11);
 }
 
 static rg_plugin_instance *load(const char *spec, uint32_t kind)
@@ -117,7 +126,7 @@ Test(abi, plugin_built_for_a_newer_minor_is_refused_naming_both_versions)
     cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi_future_good"), RG_PLUGIN_REGULARIZER,
                                            NULL, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.2") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.3") != NULL,
               "%s", rg_error_message());
     cr_assert(strstr(rg_error_message(), "abi_future_good.so") != NULL, "%s",
               rg_error_message());
@@ -144,6 +153,38 @@ Test(abi, a_1_2_plugin_is_refused_by_a_1_1_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2sp.so", RG_PLUGIN_REGULARIZER,
                                            &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.2 does not fit host ABI 1.1") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.3 does not fit host ABI 1.1") != NULL,
+              "%s", rg_error_message());
+}
+
+Test(abi, plugins_built_against_1_2_load_in_the_1_3_host)
+{
+    rg_threads_init(2);
+    rg_plugin_instance *pi = load(ABI_FIX("abi12_myreg") ":lambda=0.5", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 2);
+    cr_assert_null(pi->plugin->reg.linear_decay, "a 1.2 hook table has no linear_decay");
+    float w[3] = {0.0f, 1.0f, -2.0f}, g[3] = {0};
+    rg_tensor_view wv = {.struct_size = sizeof wv, .kind = RG_TENSOR_WEIGHT, .ndim = 1,
+                         .shape = {3}, .numel = 3, .data = w, .name = "w"};
+    rg_tensor_view gv = wv;
+    gv.data = g;
+    double loss = 0.0;
+    cr_assert_eq(pi->plugin->reg.penalty(pi->inst, &wv, &loss, &gv), RG_OK);
+    cr_assert_float_eq(loss, 0.5 * (log(cosh(1.0)) + log(cosh(2.0))), 1e-6);
+    rg_plugin_instance_destroy(pi);
+    pi = load(ABI_FIX("abi12_good") ":scale=2", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 2);
+    rg_plugin_instance_destroy(pi);
+}
+
+Test(abi, a_1_3_plugin_is_refused_by_a_1_2_host)
+{
+    rg_host_api old = *rg_host_api_get();
+    old.abi_minor = 2;
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2.so", RG_PLUGIN_REGULARIZER,
+                                           &old, &pi),
+                 RG_ERR_VERSION);
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.3 does not fit host ABI 1.2") != NULL,
               "%s", rg_error_message());
 }

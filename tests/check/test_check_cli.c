@@ -186,6 +186,14 @@ Test(check_cli, gradient_off_by_factor_two_is_named)
     expect_line("FAIL", "penalty gradient", "check the constant factor of your gradient");
 }
 
+Test(check_cli, declared_linear_decay_is_checked_against_penalty)
+{
+    expect_passes(FX "decay.so");
+    expect_line("PASS", "linear decay", "gradient to the bit");
+    expect_fails("bad_decay.so", "", "linear decay",
+                 "declares grad += 0.2 * w, but penalty() made element 0", 1);
+}
+
 Test(check_cli, penalty_that_overwrites_grad_is_named)
 {
     expect_fails("overwrite.so", "", "penalty gradient",

@@ -300,3 +300,111 @@ Test(optim, init_allocates_zeroed_state_only_when_needed)
     cr_assert_eq(opt.steps, 0);
     free_param(&p);
 }
+
+/* ------------------------------------------------ a linear decay folded into the update */
+enum { BIG = 100003 }; /* above the parallel threshold, and a ragged tail */
+
+static rg_param big_param(const char *name, uint32_t seed)
+{
+    rg_param p;
+    memset(&p, 0, sizeof p);
+    snprintf(p.name, sizeof p.name, "%s", name);
+    p.kind = RG_TENSOR_WEIGHT;
+    p.ndim = 1;
+    p.shape[0] = BIG;
+    p.numel = BIG;
+    p.value = rg_alloc_floats(BIG);
+    p.grad = rg_alloc_floats(BIG);
+    cr_assert(p.value && p.grad);
+    uint32_t x = seed;
+    for (int64_t i = 0; i < BIG; i++) {
+        x = x * 1664525u + 1013904223u;
+        p.value[i] = (float)((int32_t)x >> 8) / 8388608.0f; /* [-1, 1) */
+    }
+    return p;
+}
+
+static void fill_grad(rg_param *p, int step)
+{
+    uint32_t x = 99u + (uint32_t)step;
+    for (int64_t i = 0; i < BIG; i++) {
+        x = x * 1664525u + 1013904223u;
+        p->grad[i] = (float)((int32_t)x >> 8) / 83886080.0f;
+    }
+}
+
+/* The folded step must leave the weights the two-pass way leaves them (grad += c * w in
+ * float, then the plain step), bit for bit, and report sum w^2 of the weights before it. */
+static void fold_equals_two_passes(rg_optim_kind kind, double momentum, int nesterov)
+{
+    rg_param a = big_param("a", 5), b = big_param("b", 5);
+    rg_param *pa[1] = {&a}, *pb[1] = {&b};
+    rg_optim_config cfg;
+    rg_optim_config_defaults(&cfg);
+    cfg.kind = kind;
+    cfg.momentum = momentum;
+    cfg.nesterov = nesterov;
+    rg_optimizer oa, ob;
+    cr_assert_eq(rg_optim_init(&oa, &cfg, pa, 1), RG_OK);
+    cr_assert_eq(rg_optim_init(&ob, &cfg, pb, 1), RG_OK);
+    const float c = 3e-3f;
+    uint8_t fold[1] = {1};
+    float coef[1] = {c};
+    for (int t = 0; t < 4; t++) {
+        double want = 0.0;
+        for (int64_t i = 0; i < BIG; i++)
+            want += (double)b.value[i] * (double)b.value[i];
+        fill_grad(&a, t);
+        fill_grad(&b, t);
+        for (int64_t i = 0; i < BIG; i++)
+            a.grad[i] += c * a.value[i];
+        cr_assert_eq(rg_optim_step(&oa, pa, 1, 0.05), -1);
+        double ss = -1.0;
+        cr_assert_eq(rg_optim_step_decay(&ob, pb, 1, 0.05, fold, coef, &ss), -1);
+        cr_assert(fabs(ss - want) <= 1e-12 * want, "step %d: sum w^2 %.17g, want %.17g", t, ss,
+                  want);
+        for (int64_t i = 0; i < BIG; i++)
+            cr_assert(memcmp(&a.value[i], &b.value[i], sizeof(float)) == 0,
+                      "kind %d momentum %g nesterov %d step %d: w[%lld] %.9g two-pass, %.9g "
+                      "folded",
+                      (int)kind, momentum, nesterov, t, (long long)i, (double)a.value[i],
+                      (double)b.value[i]);
+    }
+    free_param(&a);
+    free_param(&b);
+}
+
+Test(fold, sgd_plain_momentum_nesterov_and_adam_match_two_passes)
+{
+    fold_equals_two_passes(RG_OPTIM_SGD, 0.0, 0);
+    fold_equals_two_passes(RG_OPTIM_SGD, 0.9, 0);
+    fold_equals_two_passes(RG_OPTIM_SGD, 0.9, 1);
+    fold_equals_two_passes(RG_OPTIM_ADAM, 0.0, 0);
+}
+
+/* The finite check rides in the vectorized loop: a NaN or an inf anywhere, in the body or
+ * in the tail, folded or not, is reported. */
+Test(fold, a_non_finite_gradient_anywhere_is_reported)
+{
+    const int64_t where[] = {0, 17, 65536, BIG - 1};
+    for (int f = 0; f < 2; f++)
+        for (int k = 0; k < 4; k++) {
+            rg_param a = big_param("a", 3), z = big_param("z", 4);
+            rg_param *pa[2] = {&z, &a};
+            rg_optim_config cfg;
+            rg_optim_config_defaults(&cfg);
+            rg_optimizer o;
+            cr_assert_eq(rg_optim_init(&o, &cfg, pa, 2), RG_OK);
+            fill_grad(&a, 0);
+            fill_grad(&z, 0);
+            a.grad[where[k]] = k % 2 ? INFINITY : NAN;
+            uint8_t fold[2] = {(uint8_t)f, (uint8_t)f};
+            float coef[2] = {1e-3f, 1e-3f};
+            double ss[2];
+            cr_assert_eq(rg_optim_step_decay(&o, pa, 2, 0.1, fold, coef, ss), 1,
+                         "fold %d: the bad gradient at %lld went unnoticed", f,
+                         (long long)where[k]);
+            free_param(&a);
+            free_param(&z);
+        }
+}

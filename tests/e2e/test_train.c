@@ -112,6 +112,68 @@ Test(train, same_seed_and_threads_give_bit_identical_weights)
     finish(&b);
 }
 
+/* l2 declares its penalty a linear decay (ABI 1.3), which the optimizer folds into its own
+ * pass: the weights must come out as when penalty() is called, to the bit, at 1 and 2
+ * threads, with SGD momentum, Nesterov and Adam; the reported penalty to 1e-12. */
+static void fold_matches_penalty(int threads, const char *optim)
+{
+    rg_threads_init(threads);
+    run a, b;
+    start(&a, "mlp:64,32", 7, 3000, L2 ":lambda=1e-3");
+    memset(&b, 0, sizeof b);
+    rg_train_config_defaults(&b.cfg);
+    b.cfg.seed = 7;
+    b.cfg.train_limit = 3000;
+    b.cfg.no_fold = 1;
+    cr_assert_eq(rg_plugin_instance_create(L2 ":lambda=1e-3", RG_PLUGIN_REGULARIZER, NULL,
+                                           &b.cfg.regs[0]),
+                 RG_OK, "%s", rg_error_message());
+    b.cfg.num_regs = 1;
+    if (strcmp(optim, "sgd") != 0) {
+        /* rebuild both trainers with the other optimizer */
+        rg_trainer_destroy(a.trainer);
+        a.cfg.optim.kind = strcmp(optim, "adam") == 0 ? RG_OPTIM_ADAM : RG_OPTIM_SGD;
+        a.cfg.optim.nesterov = strcmp(optim, "nesterov") == 0;
+        if (a.cfg.optim.kind == RG_OPTIM_ADAM)
+            a.cfg.optim.lr = 1e-3;
+        cr_assert_eq(rg_trainer_create(a.model, train_set, &a.cfg, &a.trainer), RG_OK);
+        b.cfg.optim = a.cfg.optim;
+    }
+    rg_model_spec spec;
+    cr_assert_eq(rg_model_spec_parse("mlp:64,32", &spec), RG_OK);
+    cr_assert_eq(rg_model_build(&spec, (rg_shape){784, 1, 1, 1}, 10, &b.model), RG_OK);
+    rg_model_init_params(b.model, 7);
+    cr_assert_eq(rg_trainer_create(b.model, train_set, &b.cfg, &b.trainer), RG_OK);
+    train(&a, 2);
+    train(&b, 2);
+    cr_assert_eq(a.status, RG_OK, "%s", rg_error_message());
+    cr_assert_eq(b.status, RG_OK, "%s", rg_error_message());
+    for (int i = 0; i < a.model->num_params; i++)
+        cr_assert(memcmp(a.model->params[i]->value, b.model->params[i]->value,
+                         (size_t)a.model->params[i]->numel * sizeof(float)) == 0,
+                  "%s: %s differs between the folded decay and penalty() (%d threads)", optim,
+                  a.model->params[i]->name, threads);
+    /* the two paths were taken: a folded the decay, b called penalty() */
+    int pi = a.trainer->targets[0].param_index;
+    cr_assert(a.trainer->fold[pi] && !b.trainer->fold[pi], "%s: fold %d / %d", optim,
+              a.trainer->fold[pi], b.trainer->fold[pi]);
+    cr_assert_gt(b.last.train_penalty, 0.0);
+    cr_assert_float_eq(a.last.train_penalty, b.last.train_penalty,
+                       1e-12 * b.last.train_penalty, "%s: penalty %.17g folded, %.17g not",
+                       optim, a.last.train_penalty, b.last.train_penalty);
+    finish(&a);
+    finish(&b);
+    rg_threads_init(2);
+}
+
+Test(train, folded_l2_gives_the_weights_of_penalty)
+{
+    fold_matches_penalty(2, "sgd");
+    fold_matches_penalty(1, "sgd");
+    fold_matches_penalty(2, "nesterov");
+    fold_matches_penalty(2, "adam");
+}
+
 Test(train, different_seeds_give_different_weights)
 {
     run a, b;

@@ -35,8 +35,8 @@ extern "C" {
 #define REGULA_ABI_MAJOR 1
 /* 1.0: the first ABI. 1.1 appended rg_step_info and the regularizer hooks
  * project_step and targets. 1.2 appended the state hooks of rg_plugin_desc and
- * RG_CAP_STATEFUL. */
-#define REGULA_ABI_MINOR 2
+ * RG_CAP_STATEFUL. 1.3 appended the regularizer hook linear_decay. */
+#define REGULA_ABI_MINOR 3
 
 /* Size of `type` up to and including `field`: how the frozen 1.0 sizes and
  * the host's "is this field present" checks are written. */
@@ -248,9 +248,21 @@ typedef struct rg_regularizer_hooks {
     /* Rewrite the batch's target distributions, [batch, classes], before the
      * loss (label smoothing). Training only; rows must stay distributions. */
     rg_status (*targets)(void *inst, rg_tensor_view *labels);
+    /* ---- ABI 1.3 ---- */
+    /* Declares that penalty() on this tensor is a linear decay: it adds exactly
+     * (*grad_coef) * w[i] to grad[i] (one float multiply, then one float add) and
+     * (*penalty_coef) * sum(w[i]^2) to the loss. The host may then apply it inside its
+     * own optimizer pass instead of calling penalty(), which saves a pass over the
+     * weights and the gradient: the weights come out bit-identical, the reported penalty
+     * may differ in its last bits (the host sums in its own order). Called at the point
+     * penalty() would be, on the same tensor; return RG_ERR_UNSUPPORTED to have penalty()
+     * called instead. The checker compares the declaration with penalty(). */
+    rg_status (*linear_decay)(void *inst, const rg_tensor_view *param, float *grad_coef,
+                              double *penalty_coef);
 } rg_regularizer_hooks;
 #define RG_REGULARIZER_HOOKS_SIZE_V1_0 RG_SIZE_THROUGH(rg_regularizer_hooks, activation_backward)
 #define RG_REGULARIZER_HOOKS_SIZE_V1_1 RG_SIZE_THROUGH(rg_regularizer_hooks, targets)
+#define RG_REGULARIZER_HOOKS_SIZE_V1_3 RG_SIZE_THROUGH(rg_regularizer_hooks, linear_decay)
 
 /* -------------------------------------------------------- augmenter hooks */
 typedef struct rg_batch_view {
