@@ -103,10 +103,67 @@ static void philox_lanes(const rg_rng_stream *s, uint64_t first, uint32_t w[4][R
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx512f"))) static void
-philox_lanes512(const rg_rng_stream *s, uint64_t first, uint32_t w[4][RG_LANES])
+#include <immintrin.h>
+
+/* 32x32 -> 64-bit products of 16 lanes by a constant: vpmuludq multiplies the even lanes,
+ * a shifted copy the odd ones; the blends put each lane's high and low word back in it. */
+__attribute__((target("avx512f"))) static inline void mulhilo16(__m512i a, __m512i m,
+                                                                __m512i *hi, __m512i *lo)
 {
-    philox_lanes_body(s, first, w);
+    __m512i pe = _mm512_mul_epu32(a, m);
+    __m512i po = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
+    *lo = _mm512_mask_blend_epi32(0xAAAA, pe, _mm512_slli_epi64(po, 32));
+    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(pe, 32), po);
+}
+
+/* Blocks first..first+15 as 64 uniforms in position order, in AVX-512 registers: the
+ * rounds of rg_rng_block, then a 4x16 transpose (word j of block l goes to out[4l + j])
+ * and the conversion of u32_to_unit. Written with intrinsics because the compiler's
+ * vectorization of philox_lanes_body, plus the scalar interleave, was most of a dropout
+ * step. The words are the same (tests/core/test_rng.c compares them to rg_rng_block). */
+__attribute__((target("avx512f"))) static void philox_uniform64_avx512(const rg_rng_stream *s,
+                                                                       uint64_t first,
+                                                                       float *out)
+{
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i base = _mm512_set1_epi32((int)(uint32_t)first);
+    __m512i c0 = _mm512_add_epi32(base, iota);
+    /* a lane whose low word wrapped carries into the high word */
+    __mmask16 carry = _mm512_cmplt_epu32_mask(c0, base);
+    __m512i c1 = _mm512_set1_epi32((int)(uint32_t)(first >> 32));
+    c1 = _mm512_mask_add_epi32(c1, carry, c1, _mm512_set1_epi32(1));
+    __m512i c2 = _mm512_set1_epi32((int)s->prefix[0]);
+    __m512i c3 = _mm512_set1_epi32((int)s->prefix[1]);
+    const __m512i m0 = _mm512_set1_epi64(PHILOX_M0), m1 = _mm512_set1_epi64(PHILOX_M1);
+    uint32_t k0 = s->key[0], k1 = s->key[1];
+    for (int r = 0; r < 10; r++) {
+        __m512i hi0, lo0, hi1, lo1;
+        mulhilo16(c0, m0, &hi0, &lo0);
+        mulhilo16(c2, m1, &hi1, &lo1);
+        /* n0 = hi(p1) ^ c1 ^ k0, n2 = hi(p0) ^ c3 ^ k1: 0x96 is a ^ b ^ c */
+        __m512i n0 = _mm512_ternarylogic_epi32(hi1, c1, _mm512_set1_epi32((int)k0), 0x96);
+        __m512i n2 = _mm512_ternarylogic_epi32(hi0, c3, _mm512_set1_epi32((int)k1), 0x96);
+        c1 = lo1;
+        c3 = lo0;
+        c0 = n0;
+        c2 = n2;
+        k0 += PHILOX_W0;
+        k1 += PHILOX_W1;
+    }
+    /* per 128-bit lane k: a01 = w0[4k] w1[4k] w0[4k+1] w1[4k+1], and so on */
+    __m512i a01l = _mm512_unpacklo_epi32(c0, c1), a01h = _mm512_unpackhi_epi32(c0, c1);
+    __m512i a23l = _mm512_unpacklo_epi32(c2, c3), a23h = _mm512_unpackhi_epi32(c2, c3);
+    /* b[q] holds blocks q, q+4, q+8, q+12, one per 128-bit lane */
+    __m512i b0 = _mm512_unpacklo_epi64(a01l, a23l), b1 = _mm512_unpackhi_epi64(a01l, a23l);
+    __m512i b2 = _mm512_unpacklo_epi64(a01h, a23h), b3 = _mm512_unpackhi_epi64(a01h, a23h);
+    __m512i t0 = _mm512_shuffle_i32x4(b0, b1, 0x44), t1 = _mm512_shuffle_i32x4(b2, b3, 0x44);
+    __m512i t2 = _mm512_shuffle_i32x4(b0, b1, 0xEE), t3 = _mm512_shuffle_i32x4(b2, b3, 0xEE);
+    __m512i o[4] = {_mm512_shuffle_i32x4(t0, t1, 0x88), _mm512_shuffle_i32x4(t0, t1, 0xDD),
+                    _mm512_shuffle_i32x4(t2, t3, 0x88), _mm512_shuffle_i32x4(t2, t3, 0xDD)};
+    const __m512 scale = _mm512_set1_ps(1.0f / 16777216.0f);
+    for (int q = 0; q < 4; q++)
+        _mm512_storeu_ps(out + 16 * q,
+                         _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(o[q], 8)), scale));
 }
 
 static int have_avx512(void)
@@ -115,7 +172,10 @@ static int have_avx512(void)
     return __builtin_cpu_supports("avx512f") != 0;
 }
 #else
-#define philox_lanes512 philox_lanes
+static void philox_uniform64_avx512(const rg_rng_stream *s, uint64_t first, float *out)
+{
+    (void)s, (void)first, (void)out; /* never called: have_avx512() is 0 */
+}
 static int have_avx512(void)
 {
     return 0;
@@ -134,10 +194,11 @@ void rg_rng_uniform(const rg_rng_stream *s, uint64_t offset, float *out, size_t 
         int wide = have_avx512();
         uint32_t w[4][RG_LANES];
         for (; n - i >= 4 * RG_LANES; i += 4 * RG_LANES) {
-            if (wide)
-                philox_lanes512(s, (offset + i) >> 2, w);
-            else
-                philox_lanes(s, (offset + i) >> 2, w);
+            if (wide) {
+                philox_uniform64_avx512(s, (offset + i) >> 2, out + i);
+                continue;
+            }
+            philox_lanes(s, (offset + i) >> 2, w);
             for (int l = 0; l < RG_LANES; l++)
                 for (int j = 0; j < 4; j++)
                     out[i + (size_t)(4 * l + j)] = u32_to_unit(w[j][l]);

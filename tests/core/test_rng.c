@@ -313,7 +313,8 @@ Test(rng, long_uniform_draws_equal_their_words_exactly)
     rg_rng_stream s;
     rg_rng_stream_init(&s, 12, 3, 99, RG_SITE_ACTIVATION);
     static float u[1000];
-    const uint64_t offsets[] = {0, 1, 5, (1ull << 32) - 7};
+    /* the last: 16 blocks whose counter's low word wraps, carrying into the high word */
+    const uint64_t offsets[] = {0, 1, 5, (1ull << 32) - 7, ((1ull << 32) - 10) * 4};
     for (size_t q = 0; q < sizeof offsets / sizeof offsets[0]; q++) {
         rg_rng_uniform(&s, offsets[q], u, 1000);
         for (int i = 0; i < 1000; i++) {
