@@ -18,7 +18,7 @@
  * 2i + 1 (t = degrees * (2u - 1)), so results do not depend on the thread
  * count.
  *
- * Scratch: one image per parallel slot, sized at create() for a 3x32x32
+ * Scratch: one zero-bordered image copy (bilinear_pad) per parallel slot, sized at create() for a 3x32x32
  * image and the host's thread count and grown (once) on the first call with
  * a larger image; the steady-state step allocates nothing. */
 #include <math.h>
@@ -41,7 +41,7 @@ static const rg_param_desc rotate_params[] = {
     RG_PARAM_FLOAT_DESC("p", 1.0, 0.0, 1.0, 0, "probability of rotating each image"),
 };
 
-#define ROTATE_DEFAULT_IMAGE (3 * 32 * 32)
+#define ROTATE_DEFAULT_IMAGE (3 * 34 * 34) /* a 3x32x32 image in its zero border */
 
 static int64_t slots_of(const rg_host_api *host)
 {
@@ -95,6 +95,7 @@ typedef struct rotate_job {
     rg_batch_view *b;
     const rg_rng_stream *rng;
     int64_t slots;
+    int wide; /* bilinear_have_avx512(), asked once per batch */
 } rotate_job;
 
 static void rotate_image(const rotate_job *j, int64_t i, float *copy)
@@ -110,13 +111,22 @@ static void rotate_image(const rotate_job *j, int64_t i, float *copy)
     double cy = 0.5 * (double)(b->h - 1), cx = 0.5 * (double)(b->w - 1);
     int64_t plane = b->h * b->w;
     float *img = b->data + i * b->c * plane;
-    memcpy(copy, img, (size_t)(b->c * plane) * sizeof(float));
+    bilinear_pad(copy, img, b->c, b->h, b->w);
+    int64_t padded = (b->h + 2) * (b->w + 2);
+    int wide = j->wide;
+    double xs[BILINEAR_ROW], ys[BILINEAR_ROW];
     for (int64_t y = 0; y < b->h; y++)
-        for (int64_t x = 0; x < b->w; x++) {
-            double xo = (double)x - cx, yo = (double)y - cy;
-            double xs = cx + xo * ct - yo * st, ys = cy + xo * st + yo * ct;
+        for (int64_t x0 = 0; x0 < b->w; x0 += BILINEAR_ROW) {
+            int64_t m = b->w - x0 < BILINEAR_ROW ? b->w - x0 : BILINEAR_ROW;
+            for (int64_t k = 0; k < m; k++) {
+                int64_t x = x0 + k;
+                double xo = (double)x - cx, yo = (double)y - cy;
+                xs[k] = cx + xo * ct - yo * st;
+                ys[k] = cy + xo * st + yo * ct;
+            }
             for (int64_t ch = 0; ch < b->c; ch++)
-                img[ch * plane + y * b->w + x] = bilinear(copy + ch * plane, b->h, b->w, ys, xs);
+                bilinear_row(copy + ch * padded, b->h, b->w, ys, xs,
+                             img + ch * plane + y * b->w + x0, m, wide);
         }
 }
 
@@ -124,7 +134,7 @@ static void rotate_image(const rotate_job *j, int64_t i, float *copy)
 static rg_status rotate_slots(void *ctx, int64_t begin, int64_t end)
 {
     rotate_job *j = ctx;
-    int64_t n = j->b->n, img = j->b->c * j->b->h * j->b->w;
+    int64_t n = j->b->n, img = bilinear_padded_floats(j->b->c, j->b->h, j->b->w);
     for (int64_t s = begin; s < end; s++)
         for (int64_t i = n * s / j->slots; i < n * (s + 1) / j->slots; i++)
             rotate_image(j, i, j->a->scratch + s * img);
@@ -139,10 +149,10 @@ static rg_status rotate_apply(void *inst, rg_batch_view *batch, const rg_rng_str
     int64_t slots = slots_of(a->host);
     if (slots > batch->n)
         slots = batch->n;
-    rg_status st = grow(a, slots * batch->c * batch->h * batch->w);
+    rg_status st = grow(a, slots * bilinear_padded_floats(batch->c, batch->h, batch->w));
     if (st != RG_OK)
         return st;
-    rotate_job j = {a, batch, rng, slots};
+    rotate_job j = {a, batch, rng, slots, bilinear_have_avx512()};
     return a->host->parallel_for(slots, 1, rotate_slots, &j);
 }
 

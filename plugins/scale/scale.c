@@ -46,7 +46,7 @@ static const rg_param_desc scale_params[] = {
     RG_PARAM_FLOAT_DESC("p", 1.0, 0.0, 1.0, 0, "probability of zooming each image"),
 };
 
-#define SCALE_DEFAULT_IMAGE (3 * 32 * 32)
+#define SCALE_DEFAULT_IMAGE (3 * 34 * 34) /* a 3x32x32 image in its zero border */
 
 static int64_t slots_of(const rg_host_api *host)
 {
@@ -102,6 +102,7 @@ typedef struct scale_job {
     rg_batch_view *b;
     const rg_rng_stream *rng;
     int64_t slots;
+    int wide; /* bilinear_have_avx512(), asked once per batch */
 } scale_job;
 
 static void scale_image(const scale_job *j, int64_t i, float *copy)
@@ -115,12 +116,21 @@ static void scale_image(const scale_job *j, int64_t i, float *copy)
     double cy = 0.5 * (double)(b->h - 1), cx = 0.5 * (double)(b->w - 1);
     int64_t plane = b->h * b->w;
     float *img = b->data + i * b->c * plane;
-    memcpy(copy, img, (size_t)(b->c * plane) * sizeof(float));
+    bilinear_pad(copy, img, b->c, b->h, b->w);
+    int64_t padded = (b->h + 2) * (b->w + 2);
+    int wide = j->wide;
+    double xs[BILINEAR_ROW], ys[BILINEAR_ROW];
     for (int64_t y = 0; y < b->h; y++)
-        for (int64_t x = 0; x < b->w; x++) {
-            double xs = cx + ((double)x - cx) * inv, ys = cy + ((double)y - cy) * inv;
+        for (int64_t x0 = 0; x0 < b->w; x0 += BILINEAR_ROW) {
+            int64_t m = b->w - x0 < BILINEAR_ROW ? b->w - x0 : BILINEAR_ROW;
+            for (int64_t k = 0; k < m; k++) {
+                int64_t x = x0 + k;
+                xs[k] = cx + ((double)x - cx) * inv;
+                ys[k] = cy + ((double)y - cy) * inv;
+            }
             for (int64_t ch = 0; ch < b->c; ch++)
-                img[ch * plane + y * b->w + x] = bilinear(copy + ch * plane, b->h, b->w, ys, xs);
+                bilinear_row(copy + ch * padded, b->h, b->w, ys, xs,
+                             img + ch * plane + y * b->w + x0, m, wide);
         }
 }
 
@@ -128,7 +138,7 @@ static void scale_image(const scale_job *j, int64_t i, float *copy)
 static rg_status scale_slots(void *ctx, int64_t begin, int64_t end)
 {
     scale_job *j = ctx;
-    int64_t n = j->b->n, img = j->b->c * j->b->h * j->b->w;
+    int64_t n = j->b->n, img = bilinear_padded_floats(j->b->c, j->b->h, j->b->w);
     for (int64_t s = begin; s < end; s++)
         for (int64_t i = n * s / j->slots; i < n * (s + 1) / j->slots; i++)
             scale_image(j, i, j->a->scratch + s * img);
@@ -143,10 +153,10 @@ static rg_status scale_apply(void *inst, rg_batch_view *batch, const rg_rng_stre
     int64_t slots = slots_of(a->host);
     if (slots > batch->n)
         slots = batch->n;
-    rg_status st = grow(a, slots * batch->c * batch->h * batch->w);
+    rg_status st = grow(a, slots * bilinear_padded_floats(batch->c, batch->h, batch->w));
     if (st != RG_OK)
         return st;
-    scale_job j = {a, batch, rng, slots};
+    scale_job j = {a, batch, rng, slots, bilinear_have_avx512()};
     return a->host->parallel_for(slots, 1, scale_slots, &j);
 }
 
