@@ -123,13 +123,17 @@ bilinear_row_avx512(const float *padded, int64_t h, int64_t w, const double *ys,
             _mm256_mullo_epi32(_mm256_add_epi32(iy, _mm256_set1_epi32(1)), _mm256_set1_epi32(pw)),
             _mm256_add_epi32(ix, _mm256_set1_epi32(1)));
         __m256 zf = _mm256_setzero_ps();
-        __m256i i10 = _mm256_add_epi32(i00, _mm256_set1_epi32(pw));
-        __m512d r00 = _mm512_cvtps_pd(_mm256_mmask_i32gather_ps(zf, in, i00, padded, 4));
-        __m512d r01 = _mm512_cvtps_pd(_mm256_mmask_i32gather_ps(
-            zf, in, _mm256_add_epi32(i00, _mm256_set1_epi32(1)), padded, 4));
-        __m512d r10 = _mm512_cvtps_pd(_mm256_mmask_i32gather_ps(zf, in, i10, padded, 4));
-        __m512d r11 = _mm512_cvtps_pd(_mm256_mmask_i32gather_ps(
-            zf, in, _mm256_add_epi32(i10, _mm256_set1_epi32(1)), padded, 4));
+        /* each 64-bit gather fetches a neighbour pair (x0, x0 + 1) of one row: two gathers
+         * per 8 samples instead of four */
+        __m512i p0 = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), in, i00, padded, 4);
+        __m512i p1 = _mm512_mask_i32gather_epi64(
+            _mm512_setzero_si512(), in, _mm256_add_epi32(i00, _mm256_set1_epi32(pw)), padded, 4);
+        __m512d r00 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(p0)));
+        __m512d r01 = _mm512_cvtps_pd(
+            _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(p0, 32))));
+        __m512d r10 = _mm512_cvtps_pd(_mm256_castsi256_ps(_mm512_cvtepi64_epi32(p1)));
+        __m512d r11 = _mm512_cvtps_pd(
+            _mm256_castsi256_ps(_mm512_cvtepi64_epi32(_mm512_srli_epi64(p1, 32))));
         __m512d wy0 = _mm512_sub_pd(one, ay), wx0 = _mm512_sub_pd(one, ax);
         __m512d v = _mm512_add_pd(zero, _mm512_mul_pd(_mm512_mul_pd(wy0, wx0), r00));
         v = _mm512_add_pd(v, _mm512_mul_pd(_mm512_mul_pd(wy0, ax), r01));
