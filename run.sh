@@ -10,6 +10,7 @@ cd "$(dirname "$0")"
 PACKAGES=(gcc make cmake pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev
           libcairo2-dev libcriterion-dev libjansson-dev dataset-fashion-mnist
           python3 python3-numpy python3-torch
+          libopenmpi-dev openmpi-bin   # data-parallel training (mpirun -np N regula train)
           clang libclang-rt-14-dev libomp-14-dev)  # the libFuzzer stage of `test`
 JOBS=$(nproc 2>/dev/null || echo 2)
 

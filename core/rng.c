@@ -24,6 +24,7 @@ void rg_rng_stream_init(rg_rng_stream *s, uint64_t seed, uint64_t epoch, uint64_
     s->key[1] = (uint32_t)(k >> 32);
     s->prefix[0] = (uint32_t)p;
     s->prefix[1] = (uint32_t)(p >> 32);
+    s->base = 0;
 }
 
 void rg_rng_block(const rg_rng_stream *s, uint64_t block, uint32_t out[4])
@@ -47,6 +48,7 @@ void rg_rng_block(const rg_rng_stream *s, uint64_t block, uint32_t out[4])
 
 uint32_t rg_rng_u32(const rg_rng_stream *s, uint64_t offset)
 {
+    offset += s->base;
     uint32_t b[4];
     rg_rng_block(s, offset >> 2, b);
     return b[offset & 3];
@@ -182,12 +184,28 @@ static int have_avx512(void)
 }
 #endif
 
+/* Positions [offset, offset + n) of the stream moved by its base. */
+static void uniform_at(const rg_rng_stream *s, uint64_t offset, float *out, size_t n);
+
 void rg_rng_uniform(const rg_rng_stream *s, uint64_t offset, float *out, size_t n)
+{
+    uniform_at(s, offset + s->base, out, n);
+}
+
+/* rg_rng_u32 without the base (offset is absolute here) */
+static uint32_t u32_abs(const rg_rng_stream *s, uint64_t offset)
+{
+    uint32_t b[4];
+    rg_rng_block(s, offset >> 2, b);
+    return b[offset & 3];
+}
+
+static void uniform_at(const rg_rng_stream *s, uint64_t offset, float *out, size_t n)
 {
     size_t i = 0;
     /* up to the first whole block, then 16 blocks (64 words) at a time, then the rest */
     while (i < n && ((offset + i) & 3) != 0) {
-        out[i] = u32_to_unit(rg_rng_u32(s, offset + i));
+        out[i] = u32_to_unit(u32_abs(s, offset + i));
         i++;
     }
     if (n - i >= 4 * RG_LANES) {
@@ -230,6 +248,7 @@ static void block_normals(const rg_rng_stream *s, uint64_t block, float z[4])
 
 void rg_rng_normal(const rg_rng_stream *s, uint64_t offset, float *out, size_t n)
 {
+    offset += s->base;
     size_t i = 0;
     while (i < n) {
         uint64_t pos = offset + i;

@@ -14,6 +14,9 @@
 struct rg_rng_stream {
     uint32_t key[2];
     uint32_t prefix[2];
+    /* added to every position drawn: a data-parallel rank's activation hooks see its rows
+     * of the global batch, and draw where the whole batch's row lo would (0 otherwise) */
+    uint64_t base;
 };
 
 /* Fixed call sites, so two uses of randomness never share a stream. */

@@ -5,6 +5,7 @@
 #ifndef RG_CORE_API_H
 #define RG_CORE_API_H
 
+#include "../dist/dist.h"
 #include "../plugin/loader.h"
 #include "regula/regula.h"
 
@@ -16,6 +17,7 @@ struct rg_context {
     rg_log_callback log;
     void *log_user;
     uint32_t flags; /* RG_CONTEXT_* */
+    rg_dist dist;   /* the data-parallel group (one rank without mpi_comm) */
     char error[2048];
     int num_plugins;
     rg_plugin *plugins[RG_CONTEXT_MAX_PLUGINS]; /* registered in-process plugins */

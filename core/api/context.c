@@ -75,7 +75,7 @@ void rg_context_log(int level, const char *message)
 
 void rg_context_params_init(rg_context_params *params, size_t size)
 {
-    static const rg_context_params def = {sizeof def, 0, NULL, NULL, NULL, 0};
+    static const rg_context_params def = {sizeof def, 0, NULL, NULL, NULL, 0, NULL};
     rg_api_params_init(params, size, &def, sizeof def);
 }
 
@@ -97,7 +97,10 @@ rg_status rg_context_create(const rg_context_params *params, rg_context **out)
     rg_context *c = calloc(1, sizeof *c);
     if (!c)
         return rg_error_set(RG_ERR_NOMEM, "out of memory");
+    rg_dist_single(&c->dist);
     rg_status st = rg_threads_resolve(p.threads, &c->threads);
+    if (st == RG_OK && RG_API_HAS(&p, rg_context_params, mpi_comm) && p.mpi_comm)
+        st = rg_dist_create(p.mpi_comm, &c->dist);
     if (st == RG_OK && p.plugin_path &&
         strlen(p.plugin_path) >= sizeof c->plugin_path)
         st = rg_error_set(RG_ERR_INVALID, "plugin_path is longer than %zu bytes",
@@ -123,6 +126,7 @@ void rg_context_destroy(rg_context *ctx)
         t_current = NULL;
     for (int i = 0; i < ctx->num_plugins; i++)
         rg_plugin_unload(ctx->plugins[i]);
+    rg_dist_destroy(&ctx->dist);
     free(ctx);
 }
 
@@ -134,6 +138,21 @@ const char *rg_context_error(const rg_context *ctx)
 int rg_context_threads(const rg_context *ctx)
 {
     return ctx ? ctx->threads : 0;
+}
+
+int rg_mpi_available(void)
+{
+    return rg_dist_available();
+}
+
+int rg_context_rank(const rg_context *ctx)
+{
+    return ctx ? ctx->dist.rank : 0;
+}
+
+int rg_context_ranks(const rg_context *ctx)
+{
+    return ctx ? ctx->dist.size : 1;
 }
 
 rg_status rg_plugin_register(rg_context *ctx, rg_plugin_entry_fn entry)

@@ -7,6 +7,12 @@
 #include "regula/regula.h"
 
 int rg_cmd_train(int argc, char **argv);
+/* mpi_cli.c: MPI for `mpirun -np N regula train` (no-ops without MPI or without a launcher).
+ * start: nonzero is the exit status of a failure; comm: &MPI_COMM_WORLD once started, else
+ * NULL; finish: ends MPI (every rank at once when code is nonzero) and returns code. */
+int rg_cli_mpi_start(int *argc, char ***argv);
+const void *rg_cli_mpi_comm(void);
+int rg_cli_mpi_finish(int code);
 int rg_cmd_plugins(int argc, char **argv);
 int rg_cmd_plugin(int argc, char **argv);
 int rg_cmd_dataset(int argc, char **argv);

@@ -83,8 +83,10 @@ int main(int argc, char **argv)
                REGULA_ABI_MINOR);
         return 0;
     }
-    if (!strcmp(cmd, "train"))
-        return rg_cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "train")) {
+        int rc = rg_cli_mpi_start(&argc, &argv);
+        return rc ? rc : rg_cli_mpi_finish(rg_cmd_train(argc - 1, argv + 1));
+    }
     if (!strcmp(cmd, "plugins"))
         return rg_cmd_plugins(argc - 1, argv + 1);
     if (!strcmp(cmd, "plugin"))

@@ -106,7 +106,7 @@ static int fail(rg_status st, const char *msg)
     return rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", rg_cli_flagify(msg, buf, sizeof buf));
 }
 
-static void print_header(rg_run *run, const rg_recipe *r, int threads)
+static void print_header(rg_run *run, const rg_recipe *r, int threads, int ranks)
 {
     rg_model_info mi = {.struct_size = sizeof mi};
     rg_run_result res = {.struct_size = sizeof res};
@@ -120,11 +120,14 @@ static void print_header(rg_run *run, const rg_recipe *r, int threads)
     snprintf(data, sizeof data, "%s", rg_recipe_get(r, "data"));
     snprintf(opt, sizeof opt, "%s", rg_recipe_get(r, "optimizer"));
     snprintf(lr, sizeof lr, "%g", atof(rg_recipe_get(r, "lr")));
+    char procs[64] = "";
+    if (ranks > 1)
+        snprintf(procs, sizeof procs, "%d ranks x ", ranks);
     printf("regula %s: %s on %s (%lld train, %lld val, %lld test), %lld parameters, %s lr %s%s, "
-           "batch %s, %d threads (OpenBLAS %s)\n",
+           "batch %s, %s%d threads (OpenBLAS %s)\n",
            rg_version(), mi.spec, data, (long long)res.train_examples,
            (long long)res.val_examples, (long long)res.test_examples, (long long)mi.parameters,
-           opt, lr, sched_text, rg_recipe_get(r, "batch"), threads, rg_blas_kind());
+           opt, lr, sched_text, rg_recipe_get(r, "batch"), procs, threads, rg_blas_kind());
     const char *plugins = rg_run_describe_plugins(run);
     for (const char *p = plugins; p && *p;) {
         const char *nl = strchr(p, '\n');
@@ -220,6 +223,7 @@ int rg_cmd_train(int argc, char **argv)
     rg_context_params cp = rg_context_default_params();
     cp.threads = (int)threads;
     cp.log = rg_cli_log;
+    cp.mpi_comm = rg_cli_mpi_comm();
     rg_context *parse_ctx = ctx; /* the recipe's, kept until the recipe goes */
     ctx = NULL;
     rg_run *run = NULL;
@@ -258,7 +262,7 @@ int rg_cmd_train(int argc, char **argv)
         rg_cli_faults_checkpoint(cr.save, before);
     rg_cli_faults_install(x.hook_timeout);
     rg_cli_faults_phase("starting the run (before its first batch)");
-    print_header(run, eff, rg_context_threads(ctx));
+    print_header(run, eff, rg_context_threads(ctx), rg_context_ranks(ctx));
     if (x.resume)
         printf("resumed %s after epoch %lld\n", x.resume, (long long)before);
     rg_callbacks cb = rg_default_callbacks();

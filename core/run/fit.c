@@ -57,7 +57,7 @@ rg_status rg_run_fit_epochs(rg_run *run)
     int64_t stop_at = rg_recipe_int(run->recipe, "stop_at_epoch");
     FILE *metrics = NULL;
     rg_status st = RG_OK;
-    if (*metrics_path &&
+    if (*metrics_path && run->ctx->dist.rank == 0 &&
         !(metrics = fopen(metrics_path, run->resumed || run->epochs_done ? "a" : "w")))
         st = rg_error_set(RG_ERR_IO, "metrics %s: cannot write: %s", metrics_path,
                           strerror(errno));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../api/api.h"
 #include "../error.h"
 #include "run.h"
 
@@ -84,6 +85,8 @@ static const char summary_notes[] =
 
 rg_status rg_run_write_summary(rg_run *run, const char *path)
 {
+    if (run->ctx && run->ctx->dist.rank != 0) /* rank 0 reports for the group */
+        return RG_OK;
     const rg_train_config *c = &run->cfg;
     json_t *o = rg_run_identity_json(run);
     json_t *regs = json_array(), *hist = json_array();

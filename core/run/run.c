@@ -110,6 +110,7 @@ rg_status rg_run_build(rg_context *ctx, rg_recipe *recipe, const rg_dataset *tra
         run->model->owner = run;
         rg_model_init_params(run->model, run->cfg.seed);
         run->cfg.stop_flag = &run->stop;
+        run->cfg.dist = &ctx->dist;
         st = rg_trainer_create(run->model, train, &run->cfg, &run->trainer);
     }
     if (st == RG_OK) {

@@ -45,6 +45,9 @@ static int has_newline(const char *s)
 
 rg_status rg_run_write(rg_run *run, const char *path)
 {
+    /* data-parallel ranks hold the same state: rank 0 writes it */
+    if (run->ctx && run->ctx->dist.rank != 0)
+        return RG_OK;
     rg_model *m = run->model;
     int cap = 3 * (m->num_params + m->num_buffers) + 2 + 2 * RG_TRAIN_MAX_PLUGINS;
     rg_ckpt_tensor *ts = calloc((size_t)cap, sizeof *ts);

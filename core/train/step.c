@@ -6,6 +6,7 @@
 #include "../alloc.h"
 #include "../error.h"
 #include "../kernels/kernels.h"
+#include "../dist/dist.h"
 #include "../rng.h"
 #include "activity.h"
 #include "trainer.h"
@@ -169,8 +170,13 @@ static int all_finite(const float *v, int64_t n)
 static void site_ctx(rg_trainer *t, rg_site *s, rg_mode mode, rg_rng_stream *rng,
                      rg_activation_ctx *ctx)
 {
+    /* a data-parallel rank draws the positions its rows have in the whole batch's tensor
+     * (hooks that draw one value per element, at its flat index, as dropout does, then give
+     * every rank count the same masks) */
     rg_rng_stream_init(rng, t->cfg.seed, (uint64_t)t->epoch, (uint64_t)t->step,
                        RG_SITE_ACTIVATION + s->site_id);
+    if (mode == RG_MODE_TRAIN)
+        rng->base = (uint64_t)t->row0 * (uint64_t)rg_shape_size(t->model->layers[s->layer].out);
     memset(ctx, 0, sizeof *ctx);
     ctx->struct_size = sizeof *ctx;
     ctx->mode = mode;
@@ -653,37 +659,112 @@ static rg_status nonfinite_gradient(const rg_trainer *t, int64_t n, const rg_par
                         p->name, (long long)t->epoch + 1, (long long)t->step + 1);
 }
 
-rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
-                        int64_t *correct)
+/* The part of a step each rank does on its own rows: targets, forward, the loss (its sum
+ * over these nl rows into *sum, the gradient scaled by 1/n, n the whole batch), backward. */
+static rg_status step_local(rg_trainer *t, int64_t nl, int64_t n, double *sum, int64_t *hits)
 {
     rg_model *m = t->model;
     int last = m->num_layers - 1;
     int64_t k = m->num_classes;
     memset(t->penalty, 0, sizeof t->penalty);
-    rg_status st = adjust_targets(t, n);
+    rg_status st = adjust_targets(t, nl);
     if (st == RG_OK)
-        st = rg_step_forward(t, n, RG_MODE_TRAIN);
+        st = rg_step_forward(t, nl, RG_MODE_TRAIN);
     if (st != RG_OK)
         return st;
     /* mean cross-entropy over the batch, as torch.nn.CrossEntropyLoss */
-    rg_softmax_xent(n, k, t->post[last], t->t, 1.0f / (float)n, t->row_loss, m->grad[last],
+    rg_softmax_xent(nl, k, t->post[last], t->t, 1.0f / (float)n, t->row_loss, m->grad[last],
                     NULL);
-    double sum = 0.0;
-    for (int64_t r = 0; r < n; r++)
-        sum += t->row_loss[r];
+    *sum = 0.0;
+    for (int64_t r = 0; r < nl; r++)
+        *sum += t->row_loss[r];
     /* accuracy against the true labels: smoothed or mixed targets have no
      * reliable argmax */
-    int64_t hits = rg_count_correct(n, k, t->post[last], t->labels);
-    double data_loss = sum / (double)n, pen = 0.0;
+    *hits = rg_count_correct(nl, k, t->post[last], t->labels);
     /* a non-finite loss with activation hooks: name the hook whose output was not finite
      * (the per-step check only samples it) before backward runs on it */
-    if (!isfinite(data_loss) && RG_CHECKS &&
+    if (!isfinite(*sum) && RG_CHECKS &&
         ((st = rg_step_check_constrained(t)) != RG_OK ||
-         (st = blame_nonfinite_site(t, n, 0)) != RG_OK))
+         (st = blame_nonfinite_site(t, nl, 0)) != RG_OK))
         return st;
+    return backward(t, nl);
+}
+
+/* Data-parallel: every rank's step so far, summed. One reduction of the scalars first (who
+ * failed, the loss and hit sums, the activation penalties, a stop request), so that a rank
+ * whose step failed makes every rank stop with it instead of leaving them waiting in the
+ * gradients' reduction; then the gradients. */
+static rg_status reduce_step(rg_trainer *t, rg_status local, double *sum, int64_t *hits)
+{
+    const rg_dist *d = t->cfg.dist;
+    enum { FAIL, SUM, HITS, STOP, PEN };
+    double red[PEN + RG_TRAIN_MAX_PLUGINS] = {0};
+    red[FAIL] = local != RG_OK;
+    red[SUM] = *sum;
+    red[HITS] = (double)*hits;
+    red[STOP] = t->cfg.stop_flag && *t->cfg.stop_flag;
+    for (int r = 0; r < t->cfg.num_regs; r++)
+        red[PEN + r] = t->penalty[r];
+    char message[2048];
+    snprintf(message, sizeof message, "%s", local != RG_OK ? rg_error_message() : "");
+    rg_status st = rg_dist_sum_doubles(d, red, PEN + t->cfg.num_regs);
+    if (st != RG_OK)
+        return st;
+    if (local != RG_OK)
+        return rg_error_set(local, "%s", message);
+    if (red[FAIL] > 0)
+        return rg_error_set(RG_ERR_PLUGIN, "rank %d of %d stops: %g other rank(s) failed at "
+                            "epoch %lld, step %lld (the failing rank's message names the cause)",
+                            d->rank, d->size, red[FAIL], (long long)t->epoch + 1,
+                            (long long)t->step + 1);
+    for (int r = 0; r < t->cfg.num_regs; r++)
+        if (red[PEN + r] != 0.0)
+            return rg_error_set(RG_ERR_UNSUPPORTED,
+                                "plugin %s adds an activation penalty, which hooks normalize by "
+                                "the rows they see, one rank's share of the batch: not "
+                                "supported in data-parallel runs (train it on one process)",
+                                t->cfg.regs[r]->plugin->desc.name);
+    *sum = red[SUM];
+    *hits = (int64_t)red[HITS];
+    if (red[STOP] > 0)
+        t->stop_agreed = 1;
+    rg_model *m = t->model;
+    for (int i = 0; i < m->num_params && st == RG_OK; i++)
+        st = rg_dist_sum_floats(d, m->params[i]->grad, m->params[i]->numel);
+    return st;
+}
+
+rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
+                        int64_t *correct)
+{
+    rg_model *m = t->model;
+    const rg_dist *d = t->cfg.dist;
+    int parallel = d && d->size > 1;
+    int64_t lo = 0, hi = n;
+    if (parallel)
+        rg_dist_rows(d, n, &lo, &hi);
+    /* this rank's rows of the batch the pipeline filled whole */
+    float *x = t->x, *tg = t->t;
+    int32_t *labels = t->labels;
+    t->x += lo * t->in_features;
+    t->t += lo * m->num_classes;
+    t->labels += lo;
+    t->row0 = lo;
+    double sum = 0.0;
+    int64_t hits = 0;
+    rg_status st = step_local(t, hi - lo, n, &sum, &hits);
+    if (parallel)
+        st = reduce_step(t, st, &sum, &hits);
+    t->x = x;
+    t->t = tg;
+    t->labels = labels;
+    t->row0 = 0;
+    if (st != RG_OK)
+        return st;
+    double data_loss = sum / (double)n, pen = 0.0;
     for (int r = 0; r < t->cfg.num_regs; r++)
         pen += t->penalty[r]; /* activation-hook penalties from forward */
-    if ((st = backward(t, n)) != RG_OK || (st = add_penalties(t, &pen)) != RG_OK)
+    if ((st = add_penalties(t, &pen)) != RG_OK)
         return st;
     if (!isfinite(data_loss + pen))
         return rg_error_set(RG_ERR_NUMERIC,
@@ -693,7 +774,7 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     int bad = rg_optim_step_decay(&t->opt, m->params, m->num_params, lr, t->fold, t->fold_coef,
                                   t->fold_sumsq);
     if (RG_CHECKS && bad >= 0)
-        return nonfinite_gradient(t, n, m->params[bad]);
+        return nonfinite_gradient(t, hi - lo, m->params[bad]);
     if ((st = add_folded_penalties(t, &pen)) != RG_OK)
         return st;
     if ((st = apply_constraints(t, lr)) != RG_OK)

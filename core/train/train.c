@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "../alloc.h"
+#include "../dist/dist.h"
 #include "../error.h"
 #include "../kernels/kernels.h"
 #include "../rng.h"
@@ -357,7 +358,11 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     if (st != RG_OK)
         return st;
     for (int64_t i = first; i < batches; i++) {
-        if (t->cfg.stop_flag && *t->cfg.stop_flag && i > first) {
+        /* data-parallel ranks stop at the batch they agreed on in the last step's sums */
+        int parallel = t->cfg.dist && t->cfg.dist->size > 1;
+        int stop = parallel ? t->stop_agreed : t->cfg.stop_flag && *t->cfg.stop_flag;
+        if (stop && i > first) {
+            t->stop_agreed = 0;
             /* a clean stop between batches: the epoch's progress is kept */
             rg_pipeline_stop(pipe);
             t->x = t->slot_x[0];

@@ -72,6 +72,9 @@ typedef struct rg_train_config {
     /* Call penalty() even where a plugin's linear_decay() lets the optimizer fold it (the
      * tests compare both paths). */
     int no_fold;
+    /* Data-parallel: this rank trains its rows of every global batch of `batch` and the
+     * gradients are summed over the group (NULL or one rank: all rows here). */
+    const struct rg_dist *dist;
 } rg_train_config;
 
 typedef struct rg_eval {

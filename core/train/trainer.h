@@ -64,6 +64,8 @@ struct rg_trainer {
     rg_trainer_partial part;                     /* an epoch stopped between batches */
     char targets_text[RG_TRAIN_MAX_PLUGINS][256];
 
+    int64_t row0;             /* data-parallel: the first global row of this rank's step */
+    int stop_agreed;          /* data-parallel: some rank was asked to stop, all stop */
     int64_t in_features;
     float *x, *t;             /* the batch being trained: one of the slots */
     float *slot_x[2], *slot_t[2];

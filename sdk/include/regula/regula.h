@@ -31,9 +31,9 @@ extern "C" {
 #endif
 
 #define REGULA_VERSION_MAJOR 0
-#define REGULA_VERSION_MINOR 4
+#define REGULA_VERSION_MINOR 5
 #define REGULA_VERSION_PATCH 0
-#define REGULA_VERSION_STRING "0.4.0"
+#define REGULA_VERSION_STRING "0.5.0"
 
 #if defined(__GNUC__) && defined(REGULA_BUILDING_LIBRARY)
 #define RG_API __attribute__((visibility("default")))
@@ -70,6 +70,14 @@ typedef struct rg_context_params {
     void *log_user;
     /* 0.3: RG_CONTEXT_* bits, 0 by default. */
     uint32_t flags;
+    /* 0.5: data-parallel training over MPI. A pointer to an MPI_Comm (e.g.
+     * &MPI_COMM_WORLD, after MPI_Init), or NULL (default): this process alone. Every rank
+     * of the communicator creates its context with it and runs the same recipe; each
+     * trains its share of every global batch, gradients are summed over the ranks, and
+     * rank 0 alone writes checkpoints, metrics and summaries. The library duplicates the
+     * communicator. Needs a libregula built with MPI (rg_context_create returns
+     * RG_ERR_UNSUPPORTED otherwise); rg_mpi_available() tells. */
+    const void *mpi_comm;
 } rg_context_params;
 
 /* Load plugin files that other users can write (or that lie in a directory they can
@@ -92,6 +100,11 @@ RG_API void rg_context_destroy(rg_context *ctx);
 /* The message of the last failed call on this context ("" if none). */
 RG_API const char *rg_context_error(const rg_context *ctx);
 RG_API int rg_context_threads(const rg_context *ctx);
+/* 0.5: 1 if this libregula was built with MPI (rg_context_params.mpi_comm works). */
+RG_API int rg_mpi_available(void);
+/* 0.5: this context's rank and the number of ranks (0 and 1 without a communicator). */
+RG_API int rg_context_rank(const rg_context *ctx);
+RG_API int rg_context_ranks(const rg_context *ctx);
 
 /* Frees what a call documented as "free with rg_free" returned. */
 RG_API void rg_free(void *p);

@@ -1,0 +1,67 @@
+/* mpirun -np N regula train: the command starts MPI when an MPI launcher started it and
+ * hands MPI_COMM_WORLD to the library (rg_context_params.mpi_comm). Rank 0 prints; the
+ * others' stdout goes to /dev/null, their stderr stays (a failing rank names its cause).
+ * A failure on any rank ends every rank (MPI_Abort), never a hang. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+#ifdef REGULA_HAVE_MPI
+#include <mpi.h>
+
+static int g_mpi_ranks;
+
+/* Open MPI's mpirun, PMIx launchers (srun --mpi=pmix) and PMI-1/2 launchers set these. */
+static int launched_by_mpi(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK") ||
+           getenv("PMI_SIZE");
+}
+
+int rg_cli_mpi_start(int *argc, char ***argv)
+{
+    if (!launched_by_mpi())
+        return 0;
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+        return rg_cli_fail(1, "MPI_Init failed: cannot join the MPI job");
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &g_mpi_ranks);
+    if (rank != 0 && !freopen("/dev/null", "w", stdout))
+        return rg_cli_fail(1, "rank %d: cannot silence stdout", rank);
+    return 0;
+}
+
+const void *rg_cli_mpi_comm(void)
+{
+    static MPI_Comm world;
+    if (!g_mpi_ranks)
+        return NULL;
+    world = MPI_COMM_WORLD;
+    return &world;
+}
+
+int rg_cli_mpi_finish(int code)
+{
+    if (!g_mpi_ranks)
+        return code;
+    fflush(stdout);
+    fflush(stderr);
+    if (code != 0 && g_mpi_ranks > 1)
+        MPI_Abort(MPI_COMM_WORLD, code); /* the other ranks may be waiting on this one */
+    MPI_Finalize();
+    return code;
+}
+#else
+int rg_cli_mpi_start(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    return 0;
+}
+
+const void *rg_cli_mpi_comm(void) { return NULL; }
+
+int rg_cli_mpi_finish(int code) { return code; }
+#endif

@@ -1,0 +1,122 @@
+"""Data-parallel training over Open MPI, as a user runs it: `mpirun -np 2 regula train`
+against `regula train` on one process, same global batch and seed.
+
+The ranks split every global batch and sum their gradients, so the only difference from one
+process is the order of floating-point sums (each rank's half of a batch is summed, then the
+halves are added); augmentation and dropout are keyed on the global sample index and give
+the same images and masks. Tolerance for the weights after 2 epochs: |a - b| <= 1e-5 *
+max|b| + 1e-7 per tensor; the differences measured on 2026-12-02 were at most 3e-7 of the
+tensor's largest weight (see the README's "More than one machine").
+
+usage: test_mpi.py REGULA_BINARY (REGULA_TEST_FIXTURES names the fixture plugin directory)
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import numpy as np
+
+REGULA = None
+MPIRUN = shutil.which("mpirun")
+FIXTURES = os.environ.get("REGULA_TEST_FIXTURES", "")
+
+BASE = ["--data", "fashion-mnist", "--model", "mlp:48", "--train-limit", "1536",
+        "--batch", "64", "--seed", "5", "--threads", "1", "--quiet", "--no-test",
+        "--aug", "hflip", "--aug", "random_crop:padding=2",
+        "--reg", "dropout:rate=0.2", "--reg", "l2:lambda=1e-3"]
+
+
+def env():
+    e = dict(os.environ)
+    # a container has no ptrace-based single copy between processes; root needs the flags
+    e.update(OMPI_MCA_btl_vader_single_copy_mechanism="none",
+             OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+             OMPI_MCA_rmaps_base_oversubscribe="1")
+    return e
+
+
+def mpi(np_, args, timeout=300):
+    cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none",
+           "-np", str(np_), REGULA, "train"] + args
+    return subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=timeout)
+
+
+def plain(args, timeout=300):
+    return subprocess.run([REGULA, "train"] + args, env=env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def weights(ckpt, tmp):
+    out = os.path.join(tmp, os.path.basename(ckpt) + ".npz")
+    r = subprocess.run([REGULA, "export", ckpt, "--npz", out], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with np.load(out) as z:
+        return {k: z[k].copy() for k in z.files}
+
+
+class DataParallel(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="regula-mpi-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def assert_close(self, a, b, what):
+        self.assertEqual(sorted(a), sorted(b))
+        for k in a:
+            tol = 1e-5 * float(np.max(np.abs(b[k]))) + 1e-7
+            diff = float(np.max(np.abs(a[k] - b[k])))
+            self.assertLessEqual(diff, tol, f"{what}: {k} differs by {diff:.3g} (tolerance "
+                                            f"{tol:.3g})")
+
+    def test_np2_ends_with_the_weights_of_one_process(self):
+        one = os.path.join(self.tmp, "one.ckpt")
+        two = os.path.join(self.tmp, "two.ckpt")
+        r1 = plain(BASE + ["--epochs", "2", "--save", one])
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        r2 = mpi(2, BASE + ["--epochs", "2", "--save", two])
+        self.assertEqual(r2.returncode, 0, r2.stdout + r2.stderr)
+        self.assertIn("2 ranks x 1 threads", r2.stdout)
+        self.assertEqual(r2.stdout.count("regula "), 1, "only rank 0 prints:\n" + r2.stdout)
+        a, b = weights(two, self.tmp), weights(one, self.tmp)
+        self.assert_close(a, b, "np=2 against one process")
+        # and the comparison can fail: a different seed is far outside the tolerance
+        other = os.path.join(self.tmp, "other.ckpt")
+        args = list(BASE)
+        args[args.index("--seed") + 1] = "6"
+        r3 = plain(args + ["--epochs", "2", "--save", other])
+        self.assertEqual(r3.returncode, 0, r3.stderr)
+        with self.assertRaises(AssertionError):
+            self.assert_close(weights(other, self.tmp), b, "another seed")
+
+    def test_a_checkpoint_of_np2_resumes_on_one_process(self):
+        half = os.path.join(self.tmp, "half.ckpt")
+        whole = os.path.join(self.tmp, "whole.ckpt")
+        r = mpi(2, BASE + ["--epochs", "2", "--stop-after", "1", "--save", half])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = plain(["--resume", half])
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r = plain(BASE + ["--epochs", "2", "--save", whole])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_close(weights(half, self.tmp), weights(whole, self.tmp),
+                          "np=2 then np=1 against np=1 throughout")
+
+    def test_a_plugin_failing_on_one_rank_ends_every_rank(self):
+        spec = os.path.join(FIXTURES, "fixture_rank_fail.so") + ":rank=1"
+        t0 = time.monotonic()
+        r = mpi(2, BASE + ["--epochs", "2", "--reg", spec], timeout=120)
+        took = time.monotonic() - t0
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("rank_fail: failing on purpose", r.stderr)
+        self.assertLess(took, 60, f"took {took:.1f} s to end")
+
+
+if __name__ == "__main__":
+    REGULA = sys.argv.pop(1)
+    if not MPIRUN:
+        sys.exit("test_mpi: mpirun not found (install openmpi-bin)")
+    unittest.main(verbosity=2)
