@@ -192,6 +192,35 @@ static uint32_t sgd_update(const rg_optim_config *cfg, rg_param *p, float lr, in
     return bad;
 }
 
+/* sum of w^2 in double: FOLD_W lanes per chunk of the SGD loop's chunking, chunks added
+ * in order, so the bits depend on n alone */
+static double sumsq_lanes(const float *w, int64_t n)
+{
+    int64_t chunk = 16384;
+    if (n > chunk * FOLD_MAX_CHUNKS)
+        chunk = (n + FOLD_MAX_CHUNKS - 1) / FOLD_MAX_CHUNKS;
+    int64_t chunks = (n + chunk - 1) / chunk;
+    double part[FOLD_MAX_CHUNKS];
+#pragma omp parallel for schedule(static) if (n >= 65536)
+    for (int64_t k = 0; k < chunks; k++) {
+        int64_t lo = k * chunk, hi = lo + chunk < n ? lo + chunk : n, i = lo;
+        double acc[FOLD_W] = {0};
+        for (; i + FOLD_W <= hi; i += FOLD_W)
+            for (int l = 0; l < FOLD_W; l++)
+                acc[l] += (double)w[i + l] * (double)w[i + l];
+        double s = 0.0;
+        for (; i < hi; i++)
+            s += (double)w[i] * (double)w[i];
+        for (int l = 0; l < FOLD_W; l++)
+            s += acc[l];
+        part[k] = s;
+    }
+    double ss = 0.0;
+    for (int64_t k = 0; k < chunks; k++)
+        ss += part[k];
+    return ss;
+}
+
 /* torch.optim.Adam (amsgrad=False): m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
  * w -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps). fold: as in SGD. */
 static uint32_t adam_update(const rg_optim_config *cfg, rg_param *p, float lr, int64_t t,
@@ -213,18 +242,18 @@ static uint32_t adam_update(const rg_optim_config *cfg, rg_param *p, float lr, i
         }
         return bad;
     }
+    /* the sum of w^2 before the update, in its own pass over lanes (Adam with a folded L2
+     * is rare; the update loop then needs no floating-point reduction) */
+    *sumsq = sumsq_lanes(w, n);
     float c = *fold;
-    double ss = 0.0;
-#pragma omp parallel for simd schedule(static) if (n >= 65536) reduction(| : bad) reduction(+ : ss)
+#pragma omp parallel for schedule(static) if (n >= 65536) reduction(| : bad)
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i] + c * w[i];
         bad |= nonfinite(gi);
-        ss += (double)w[i] * (double)w[i];
         m[i] = b1 * m[i] + (1.0f - b1) * gi;
         v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         w[i] -= lr * (m[i] / bc1) / (sqrtf(v[i] / bc2) + eps);
     }
-    *sumsq = ss;
     return bad;
 }
 

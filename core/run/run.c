@@ -118,6 +118,7 @@ rg_status rg_run_build(rg_context *ctx, rg_recipe *recipe, const rg_dataset *tra
         if (!run->history)
             st = rg_error_set(RG_ERR_NOMEM, "out of memory");
     }
+    st = rg_run_ranks_agree(run, st);
     if (st != RG_OK) {
         rg_run_destroy(run);
         return st;

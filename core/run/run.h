@@ -50,6 +50,9 @@ rg_status rg_plugin_state_restore(rg_plugin_instance **pl, int np, const rg_chec
 /* report.c: the JSON records (jansson), one line per epoch and the summary */
 rg_status rg_run_write_metrics(rg_run *run, FILE *f, const rg_epoch_stats *s);
 rg_status rg_run_write_summary(rg_run *run, const char *path);
+/* ranks_agree.c: data-parallel runs, every rank: local is this rank's setup status; returns
+ * an error on every rank when any rank failed or loaded other plugin files than rank 0. */
+rg_status rg_run_ranks_agree(rg_run *run, rg_status local);
 /* The run's identity as a JSON object (json_t *): version, data, model, seed, threads,
  * plugins with their parameters; checkpoints and summaries start with it. */
 void *rg_run_identity_json(const rg_run *run);

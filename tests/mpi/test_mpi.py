@@ -114,6 +114,30 @@ class DataParallel(unittest.TestCase):
         self.assertIn("rank_fail: failing on purpose", r.stderr)
         self.assertLess(took, 60, f"took {took:.1f} s to end")
 
+    def test_a_rank_with_another_plugin_file_refuses_to_start(self):
+        # rank 1 finds a hflip.so of other bytes first on its plugin path
+        stock = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(REGULA))),
+                             "lib", "regula", "plugins", "hflip.so")
+        other = os.path.join(self.tmp, "plugins")
+        os.mkdir(other, 0o755)
+        copy = os.path.join(other, "hflip.so")
+        shutil.copyfile(stock, copy)
+        with open(copy, "ab") as f:
+            f.write(b"not the same file")
+        os.chmod(copy, 0o755)
+        args = BASE + ["--epochs", "1"]
+        cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none",
+               "-np", "1", REGULA, "train"] + args + [":", "-np", "1", "env",
+                                                      "REGULA_PLUGIN_PATH=" + other, REGULA,
+                                                      "train"] + args
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("plugin hflip 1.0.0", r.stderr)
+        self.assertIn("is not the same file on every rank", r.stderr)
+        self.assertNotIn("epoch   1", r.stdout, "the run must not start")
+        self.assertLess(time.monotonic() - t0, 60)
+
 
 if __name__ == "__main__":
     REGULA = sys.argv.pop(1)

@@ -482,7 +482,8 @@ RG_API rg_model *rg_run_model(rg_run *run);
  * hook named). */
 RG_API rg_status rg_run_augment(rg_run *run, float *images, float *targets, int64_t n,
                                 int64_t step);
-/* Writes everything a resume needs (atomically: path.tmp, fsync, rename). */
+/* Writes everything a resume needs (atomically: path.tmp, fsync, rename). In a
+ * data-parallel run (0.5) only rank 0 writes; the other ranks return RG_OK. */
 RG_API rg_status rg_run_save(rg_run *run, const char *path);
 /* Text describing the run's plugins: one line each, "reg NAME VERSION (SPEC) on TARGETS"
  * or "aug NAME VERSION (SPEC)"; borrowed from the run. */
