@@ -13,6 +13,11 @@ int rg_cmd_train(int argc, char **argv);
 int rg_cli_mpi_start(int *argc, char ***argv);
 const void *rg_cli_mpi_comm(void);
 int rg_cli_mpi_finish(int code);
+/* this process's rank and the number of ranks (0 and 1 outside MPI); any: 1 on every rank
+ * if flag is nonzero on some rank (a collective: every rank calls it) */
+int rg_cli_mpi_rank(void);
+int rg_cli_mpi_ranks(void);
+int rg_cli_mpi_any(int flag);
 int rg_cmd_plugins(int argc, char **argv);
 int rg_cmd_plugin(int argc, char **argv);
 int rg_cmd_dataset(int argc, char **argv);

@@ -93,8 +93,10 @@ int main(int argc, char **argv)
         return rg_cmd_plugin(argc - 1, argv + 1);
     if (!strcmp(cmd, "dataset"))
         return rg_cmd_dataset(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sweep"))
-        return rg_cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep")) { /* mpirun -np N regula sweep: trials spread over ranks */
+        int rc = rg_cli_mpi_start(&argc, &argv);
+        return rc ? rc : rg_cli_mpi_finish(rg_cmd_sweep(argc - 1, argv + 1));
+    }
     if (!strcmp(cmd, "augment"))
         return rg_cmd_augment(argc - 1, argv + 1);
     if (!strcmp(cmd, "eval"))

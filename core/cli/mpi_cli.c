@@ -10,11 +10,13 @@
 #ifdef REGULA_HAVE_MPI
 #include <mpi.h>
 
-static int g_mpi_ranks;
+static int g_mpi_ranks, g_mpi_rank;
 
 /* Open MPI's mpirun, PMIx launchers (srun --mpi=pmix) and PMI-1/2 launchers set these. */
 static int launched_by_mpi(void)
 {
+    if (getenv("REGULA_MPI_CHILD")) /* a sweep's trial: a process of its own, not a rank */
+        return 0;
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK") ||
            getenv("PMI_SIZE");
 }
@@ -29,6 +31,7 @@ int rg_cli_mpi_start(int *argc, char ***argv)
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &g_mpi_ranks);
+    g_mpi_rank = rank;
     if (rank != 0 && !freopen("/dev/null", "w", stdout))
         return rg_cli_fail(1, "rank %d: cannot silence stdout", rank);
     return 0;
@@ -41,6 +44,20 @@ const void *rg_cli_mpi_comm(void)
         return NULL;
     world = MPI_COMM_WORLD;
     return &world;
+}
+
+int rg_cli_mpi_rank(void) { return g_mpi_rank; }
+
+int rg_cli_mpi_ranks(void) { return g_mpi_ranks ? g_mpi_ranks : 1; }
+
+int rg_cli_mpi_any(int flag)
+{
+    if (g_mpi_ranks <= 1)
+        return flag;
+    int any = 0;
+    if (MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return 1;
+    return any;
 }
 
 int rg_cli_mpi_finish(int code)
@@ -62,6 +79,12 @@ int rg_cli_mpi_start(int *argc, char ***argv)
 }
 
 const void *rg_cli_mpi_comm(void) { return NULL; }
+
+int rg_cli_mpi_rank(void) { return 0; }
+
+int rg_cli_mpi_ranks(void) { return 1; }
+
+int rg_cli_mpi_any(int flag) { return flag; }
 
 int rg_cli_mpi_finish(int code) { return code; }
 #endif

@@ -495,6 +495,8 @@ static int run_sweep(rg_sweep *s, rg_sweep_trial *ts, int64_t n)
     if (st < 0)
         return rg_cli_fail(1, "%s", rg_cli_error_message());
     rg_sweep_rank(s, ts, n);
+    if (rg_cli_mpi_rank() != 0) /* rank 0 writes the results and evaluates the winner */
+        return st < 0 ? 1 : 0;
     rg_sweep_print_table(s, ts, n);
     for (int64_t i = 0; i < n; i++)
         if (!ts[i].ok && ts[i].ran)

@@ -256,12 +256,22 @@ static void print_metrics(const rg_sweep *s, const rg_sweep_result *r)
 }
 
 /* A run whose results were on disk; 1 for prepare(). */
+/* mpirun: the pass that reads every rank's results (jobs of its list, ranks in the group) */
+static const rg_sweep_job *g_gather_jobs;
+static int g_gather_ranks;
+
 static int skipped(const rg_sweep *s, const rg_sweep_job *j, rg_sweep_result *r, int64_t configs)
 {
     r->ok = 1;
+    int by = g_gather_jobs ? (int)((j - g_gather_jobs) % g_gather_ranks) : -1;
+    if (by == rg_cli_mpi_rank())
+        return 1; /* printed when this rank ran it */
     print_run(s, j, configs);
     print_metrics(s, r);
-    printf("  skipped, already done\n");
+    if (by >= 0)
+        printf("  on rank %d\n", by);
+    else
+        printf("  skipped, already done\n");
     return 1;
 }
 
@@ -303,6 +313,7 @@ static pid_t fork_regula(char **argv, const char *log, int append, int own_group
     int fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
     if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
         _exit(126);
+    setenv("REGULA_MPI_CHILD", "1", 1); /* under mpirun the trial is not a rank */
     execv("/proc/self/exe", argv);
     dprintf(2, "regula: cannot run /proc/self/exe: %s\n", strerror(errno));
     _exit(127);
@@ -460,7 +471,9 @@ static int wait_one(slot *slots, int n_slots, int *code)
     }
 }
 
-int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t configs)
+/* Runs jobs[i] for i = rank, rank + ranks, ... (every job outside MPI). */
+static int run_share(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t configs,
+                     int rank, int ranks)
 {
     int n_slots = s->jobs < 1 ? 1 : s->jobs > MAX_JOBS ? MAX_JOBS : s->jobs;
     slot *slots = calloc((size_t)n_slots, sizeof *slots);
@@ -475,6 +488,10 @@ int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t 
         for (int i = 0; i < n_slots && !g_signal && next < n && st == 0; i++) {
             if (slots[i].job)
                 continue;
+            while (next < n && next % ranks != rank)
+                next++;
+            if (next >= n)
+                break;
             int p = prepare(s, &jobs[next++], &slots[i], configs, 0);
             if (p == 0 && spawn(&slots[i], i) != 0) {
                 rg_cli_error_set(RG_ERR_IO, "cannot start regula train: %s", strerror(errno));
@@ -535,6 +552,29 @@ int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t 
     fflush(stdout);
     if (st == 0 && g_signal)
         return 1;
+    return st;
+}
+
+/* mpirun -np N regula sweep: each rank runs its share of the jobs (job i on rank i mod N),
+ * its trials as child processes as usual; once every rank is through, each reads every
+ * job's results from the shared --dir (all of them done, so the second pass only reads), so
+ * every rank takes the same decisions (halving rungs, the ranking) as one process would. */
+int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t configs)
+{
+    int ranks = rg_cli_mpi_ranks();
+    if (ranks <= 1)
+        return run_share(s, jobs, n, configs, 0, 1);
+    int st = run_share(s, jobs, n, configs, rg_cli_mpi_rank(), ranks);
+    if (rg_cli_mpi_any(st != 0)) {
+        if (st == 0)
+            rg_cli_error_set(RG_ERR_IO, "another rank's trials failed or were interrupted "
+                             "(its output names the cause)");
+        return st ? st : -1;
+    }
+    g_gather_jobs = jobs;
+    g_gather_ranks = ranks;
+    st = run_share(s, jobs, n, configs, 0, 1);
+    g_gather_jobs = NULL;
     return st;
 }
 

@@ -138,6 +138,30 @@ class DataParallel(unittest.TestCase):
         self.assertNotIn("epoch   1", r.stdout, "the run must not start")
         self.assertLess(time.monotonic() - t0, 60)
 
+    def test_a_distributed_sweep_picks_the_sequential_winner(self):
+        grid = ["--sweep", "l2.lambda=0,1e-2,1e-1", "--sweep", "lr=0.02,0.1", "--",
+                "--data", "fashion-mnist", "--model", "mlp:32", "--train-limit", "1000",
+                "--epochs", "2", "--reg", "l2", "--seed", "3"]
+        seq, par = os.path.join(self.tmp, "seq"), os.path.join(self.tmp, "par")
+        r1 = subprocess.run([REGULA, "sweep", "--dir", seq] + grid, env=env(),
+                            capture_output=True, text=True, timeout=300)
+        self.assertEqual(r1.returncode, 0, r1.stdout + r1.stderr)
+        cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", "2",
+               REGULA, "sweep", "--dir", par] + grid
+        r2 = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(r2.returncode, 0, r2.stdout + r2.stderr)
+        self.assertIn("on rank 1", r2.stdout, "rank 1 ran trials:\n" + r2.stdout)
+        best = [line for line in r1.stdout.splitlines() if line.startswith("best on")]
+        self.assertEqual(len(best), 1, r1.stdout)
+        self.assertIn(best[0], r2.stdout)
+        with open(os.path.join(seq, "sweep.csv")) as a, open(os.path.join(par, "sweep.csv")) as b:
+            self.assertEqual(a.read().replace(seq, par), b.read())
+        # resumable: the same command again trains nothing
+        r3 = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(r3.returncode, 0, r3.stdout + r3.stderr)
+        self.assertNotRegex(r3.stdout, r"val_loss [0-9.]+  [0-9.]+ s\n", r3.stdout)
+        self.assertIn(best[0], r3.stdout)
+
 
 if __name__ == "__main__":
     REGULA = sys.argv.pop(1)
