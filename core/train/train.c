@@ -452,19 +452,24 @@ static rg_status evaluate(rg_trainer *t, const rg_dataset *ds, const int64_t *id
         if (!seq)
             return rg_error_set(RG_ERR_NOMEM, "cannot allocate evaluation index");
     }
-    for (int64_t start = 0; start < n; start += b) {
-        int64_t cnt = start + b <= n ? b : n - start;
+    /* data-parallel: each rank evaluates its contiguous share of the samples, and the sums
+     * (with who failed) are added over the ranks */
+    int64_t lo = 0, hi = n;
+    const rg_dist *d = t->cfg.dist;
+    if (d && d->size > 1)
+        rg_dist_rows(d, n, &lo, &hi);
+    rg_status st = RG_OK;
+    for (int64_t start = lo; start < hi && st == RG_OK; start += b) {
+        int64_t cnt = start + b <= hi ? b : hi - start;
         const int64_t *rows = idx ? idx + start : seq;
         if (!idx)
             for (int64_t r = 0; r < cnt; r++)
                 seq[r] = start + r;
-        rg_status st = rg_step_fill_batch(t, ds, rows, cnt);
+        st = rg_step_fill_batch(t, ds, rows, cnt);
         if (st == RG_OK)
             st = rg_step_forward(t, cnt, RG_MODE_EVAL);
-        if (st != RG_OK) {
-            free(seq);
-            return st;
-        }
+        if (st != RG_OK)
+            break;
         rg_softmax_xent(cnt, m->num_classes, t->post[last], t->t, 0.0f, t->row_loss, NULL,
                         NULL);
         for (int64_t r = 0; r < cnt; r++)
@@ -472,6 +477,23 @@ static rg_status evaluate(rg_trainer *t, const rg_dataset *ds, const int64_t *id
         hits += rg_count_correct(cnt, m->num_classes, t->post[last], t->labels);
     }
     free(seq);
+    if (d && d->size > 1) {
+        char message[2048];
+        snprintf(message, sizeof message, "%s", st != RG_OK ? rg_error_message() : "");
+        double red[3] = {st != RG_OK, loss_sum, (double)hits};
+        rg_status rs = rg_dist_sum_doubles(d, red, 3);
+        if (st != RG_OK)
+            return rg_error_set(st, "%s", message);
+        if (rs != RG_OK)
+            return rs;
+        if (red[0] > 0)
+            return rg_error_set(RG_ERR_IO, "rank %d of %d: another rank's evaluation failed "
+                                "(its message names the cause)", d->rank, d->size);
+        loss_sum = red[1];
+        hits = (int64_t)red[2];
+    } else if (st != RG_OK) {
+        return st;
+    }
     out->count = n;
     out->loss = n ? loss_sum / (double)n : NAN;
     out->accuracy = n ? (double)hits / (double)n : NAN;

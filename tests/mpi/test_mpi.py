@@ -84,6 +84,12 @@ class DataParallel(unittest.TestCase):
         self.assertEqual(r2.stdout.count("regula "), 1, "only rank 0 prints:\n" + r2.stdout)
         a, b = weights(two, self.tmp), weights(one, self.tmp)
         self.assert_close(a, b, "np=2 against one process")
+        # the epochs' losses and accuracies (validation sharded over the ranks) as printed
+        def epochs(text):
+            return [line.rsplit("  ", 1)[0] for line in text.splitlines()
+                    if line.startswith("epoch")]
+        self.assertEqual(len(epochs(r1.stdout)), 2, r1.stdout)
+        self.assertEqual(epochs(r2.stdout), epochs(r1.stdout))
         # and the comparison can fail: a different seed is far outside the tolerance
         other = os.path.join(self.tmp, "other.ckpt")
         args = list(BASE)

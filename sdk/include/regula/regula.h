@@ -469,7 +469,8 @@ RG_API void rg_run_request_stop(rg_run *run);
 RG_API rg_status rg_run_get_result(const rg_run *run, rg_run_result *out);
 /* Per-epoch history, epochs 1 .. epochs_done. */
 RG_API rg_status rg_run_get_epoch(const rg_run *run, int64_t epoch, rg_epoch_info *out);
-/* Eval-mode metrics of the current weights. */
+/* Eval-mode metrics of the current weights. In a data-parallel run (0.5) every rank calls it:
+ * each evaluates its share of ds and the sums are added over the ranks. */
 RG_API rg_status rg_run_evaluate(rg_run *run, const rg_dataset *ds, rg_metrics *out);
 /* The effective recipe of the run (borrowed from the run). */
 RG_API const rg_recipe *rg_run_recipe(const rg_run *run);
