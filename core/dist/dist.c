@@ -101,6 +101,52 @@ rg_status rg_dist_sum_doubles(const rg_dist *d, double *buf, int64_t n)
     return rc == MPI_SUCCESS ? RG_OK : mpi_failed("MPI_Allreduce of the step's sums", rc);
 }
 
+rg_status rg_dist_ops_init(rg_dist_ops *o, int cap)
+{
+    o->count = 0;
+    o->cap = cap;
+    o->reqs = calloc((size_t)cap, sizeof(MPI_Request));
+    return o->reqs ? RG_OK : rg_error_set(RG_ERR_NOMEM, "MPI: out of memory");
+}
+
+void rg_dist_ops_free(rg_dist_ops *o)
+{
+    free(o->reqs);
+    o->reqs = NULL;
+    o->count = o->cap = 0;
+}
+
+rg_status rg_dist_isum_floats(const rg_dist *d, rg_dist_ops *o, float *buf, int64_t n)
+{
+    for (int64_t i = 0; i < n; i += RG_DIST_PIECE) {
+        if (o->count >= o->cap)
+            return rg_error_set(RG_ERR_INVALID, "MPI: more reductions in flight than %d",
+                                o->cap);
+        int cnt = (int)(n - i < RG_DIST_PIECE ? n - i : RG_DIST_PIECE);
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, buf + i, cnt, MPI_FLOAT, MPI_SUM,
+                                *(MPI_Comm *)d->comm, (MPI_Request *)o->reqs + o->count);
+        if (rc != MPI_SUCCESS)
+            return mpi_failed("MPI_Iallreduce of the gradients", rc);
+        o->count++;
+    }
+    return RG_OK;
+}
+
+void rg_dist_ops_progress(rg_dist_ops *o)
+{
+    int done = 0;
+    if (o->count)
+        MPI_Testall(o->count, (MPI_Request *)o->reqs, &done, MPI_STATUSES_IGNORE);
+}
+
+rg_status rg_dist_ops_wait(rg_dist_ops *o)
+{
+    int rc = o->count ? MPI_Waitall(o->count, (MPI_Request *)o->reqs, MPI_STATUSES_IGNORE)
+                      : MPI_SUCCESS;
+    o->count = 0;
+    return rc == MPI_SUCCESS ? RG_OK : mpi_failed("MPI_Waitall of the gradients", rc);
+}
+
 rg_status rg_dist_broadcast(const rg_dist *d, void *buf, int64_t bytes)
 {
     if (!d || d->size <= 1)
@@ -114,6 +160,30 @@ rg_status rg_dist_broadcast(const rg_dist *d, void *buf, int64_t bytes)
     return RG_OK;
 }
 #else
+rg_status rg_dist_ops_init(rg_dist_ops *o, int cap)
+{
+    o->reqs = NULL;
+    o->count = 0;
+    o->cap = cap;
+    return RG_OK;
+}
+
+void rg_dist_ops_free(rg_dist_ops *o) { o->count = o->cap = 0; }
+
+rg_status rg_dist_isum_floats(const rg_dist *d, rg_dist_ops *o, float *buf, int64_t n)
+{
+    (void)d, (void)o, (void)buf, (void)n;
+    return RG_OK;
+}
+
+void rg_dist_ops_progress(rg_dist_ops *o) { (void)o; }
+
+rg_status rg_dist_ops_wait(rg_dist_ops *o)
+{
+    (void)o;
+    return RG_OK;
+}
+
 rg_status rg_dist_create(const void *mpi_comm, rg_dist *d)
 {
     (void)mpi_comm;

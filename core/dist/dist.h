@@ -25,6 +25,19 @@ void rg_dist_destroy(rg_dist *d);
 /* In-place sums over the ranks (MPI_Allreduce); every rank gets the same bits. */
 rg_status rg_dist_sum_floats(const rg_dist *d, float *buf, int64_t n);
 rg_status rg_dist_sum_doubles(const rg_dist *d, double *buf, int64_t n);
+/* Reductions in flight (MPI_Iallreduce), started in order and waited for together: how
+ * the trainer overlaps the gradients' sums with backward. */
+typedef struct rg_dist_ops {
+    void *reqs; /* MPI_Request[cap] */
+    int count, cap;
+} rg_dist_ops;
+rg_status rg_dist_ops_init(rg_dist_ops *o, int cap);
+void rg_dist_ops_free(rg_dist_ops *o);
+/* Starts the in-place sum of buf over the ranks; buf must stay untouched until the wait. */
+rg_status rg_dist_isum_floats(const rg_dist *d, rg_dist_ops *o, float *buf, int64_t n);
+/* Lets MPI advance what is in flight (Open MPI progresses only inside MPI calls). */
+void rg_dist_ops_progress(rg_dist_ops *o);
+rg_status rg_dist_ops_wait(rg_dist_ops *o);
 /* The bytes of rank 0, on every rank. */
 rg_status rg_dist_broadcast(const rg_dist *d, void *buf, int64_t bytes);
 /* This rank's rows of a global batch of n: contiguous, in rank order, sizes differing by

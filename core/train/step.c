@@ -271,10 +271,12 @@ static rg_status backward(rg_trainer *t, int64_t n)
             rg_conv_block_backward(&m->layers[c], l, x, m->out[i], m->grad[i],
                                    c > 0 ? m->grad[c - 1] : NULL, n);
             i = c;
+            rg_grad_sync_layer_done(t, c);
             continue;
         }
         const float *x = i > 0 ? t->post[i - 1] : t->x;
         l->ops->backward(l, x, m->out[i], m->grad[i], i > 0 ? m->grad[i - 1] : NULL, n);
+        rg_grad_sync_layer_done(t, i);
     }
     return RG_OK;
 }
@@ -707,7 +709,14 @@ static rg_status reduce_step(rg_trainer *t, rg_status local, double *sum, int64_
         red[PEN + r] = t->penalty[r];
     char message[2048];
     snprintf(message, sizeof message, "%s", local != RG_OK ? rg_error_message() : "");
-    rg_status st = rg_dist_sum_doubles(d, red, PEN + t->cfg.num_regs);
+    /* the buckets backward did not start (all of them when this rank failed before) go
+     * first, so that every rank makes the same collective calls in the same order */
+    rg_status st = rg_grad_sync_post_rest(t);
+    if (st == RG_OK)
+        st = rg_dist_sum_doubles(d, red, PEN + t->cfg.num_regs);
+    rg_status waited = rg_grad_sync_finish(t);
+    if (st == RG_OK)
+        st = waited;
     if (st != RG_OK)
         return st;
     if (local != RG_OK)
@@ -728,10 +737,7 @@ static rg_status reduce_step(rg_trainer *t, rg_status local, double *sum, int64_
     *hits = (int64_t)red[HITS];
     if (red[STOP] > 0)
         t->stop_agreed = 1;
-    rg_model *m = t->model;
-    for (int i = 0; i < m->num_params && st == RG_OK; i++)
-        st = rg_dist_sum_floats(d, m->params[i]->grad, m->params[i]->numel);
-    return st;
+    return RG_OK;
 }
 
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
@@ -752,6 +758,7 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     t->row0 = lo;
     double sum = 0.0;
     int64_t hits = 0;
+    rg_grad_sync_begin(t);
     rg_status st = step_local(t, hi - lo, n, &sum, &hits);
     if (parallel)
         st = reduce_step(t, st, &sum, &hits);

@@ -292,6 +292,8 @@ rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_t
         st = alloc_buffers(t);
     if (st == RG_OK)
         st = rg_optim_init(&t->opt, &cfg->optim, model->params, model->num_params);
+    if (st == RG_OK)
+        st = rg_grad_sync_init(t);
     if (st != RG_OK) {
         rg_trainer_destroy(t);
         return st;
@@ -304,6 +306,7 @@ void rg_trainer_destroy(rg_trainer *t)
 {
     if (!t)
         return;
+    rg_grad_sync_free(t);
     for (int k = 0; k < t->num_sites; k++) {
         rg_free(t->sites[k].buf);
         rg_free(t->sites[k].state);

@@ -2,6 +2,7 @@
 #ifndef RG_CORE_TRAINER_H
 #define RG_CORE_TRAINER_H
 
+#include "../dist/dist.h"
 #include "train.h"
 
 #define RG_MAX_SITES 128
@@ -27,6 +28,22 @@ typedef struct rg_target {
     int foldable;             /* the last penalty on its tensor, by a plugin with linear_decay:
                                * folding it into the optimizer keeps the summation order */
 } rg_target;
+
+/* grad_sync.c: data-parallel gradient buckets, reduced while backward runs */
+#define RG_SYNC_MAX (2 * RG_MODEL_MAX_LAYERS)
+typedef struct rg_grad_bucket {
+    rg_param *params[RG_SYNC_MAX];
+    int count, in_place, blocking;
+    int64_t floats;
+    float *fused; /* the small tensors' gradients side by side (NULL: in place) */
+} rg_grad_bucket;
+typedef struct rg_grad_sync {
+    rg_grad_bucket buckets[RG_SYNC_MAX];
+    int layer_of[RG_SYNC_MAX]; /* a bucket is whole once backward is through this layer */
+    int num_buckets, next;
+    rg_status status;
+    rg_dist_ops ops;
+} rg_grad_sync;
 
 struct rg_trainer {
     rg_model *model;
@@ -66,6 +83,7 @@ struct rg_trainer {
 
     int64_t row0;             /* data-parallel: the first global row of this rank's step */
     int stop_agreed;          /* data-parallel: some rank was asked to stop, all stop */
+    rg_grad_sync sync;
     int64_t in_features;
     float *x, *t;             /* the batch being trained: one of the slots */
     float *slot_x[2], *slot_t[2];
@@ -77,6 +95,13 @@ struct rg_trainer {
     float *aug_x, *aug_t;     /* one-of groups: gathered sub-batch */
     int64_t *aug_rows;
 };
+
+rg_status rg_grad_sync_init(rg_trainer *t);
+void rg_grad_sync_free(rg_trainer *t);
+void rg_grad_sync_begin(rg_trainer *t);
+void rg_grad_sync_layer_done(rg_trainer *t, int layer);
+rg_status rg_grad_sync_post_rest(rg_trainer *t);
+rg_status rg_grad_sync_finish(rg_trainer *t);
 
 /* step.c */
 void rg_step_fill_into(const rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n,

@@ -196,9 +196,10 @@ Test(interrupt, kill_9_at_any_moment_leaves_a_loadable_checkpoint)
     char args[1024], b[128];
     snprintf(b, sizeof b, "%s/b.ckpt", dir);
     snprintf(args, sizeof args,
-             "train --model mlp:64 --train-limit 3000 --val 0 --epochs 400 --threads 2 --quiet "
+             "train --model mlp:64 --train-limit 3000 --val 0 --epochs 4000 --threads 2 --quiet "
              "--no-test --save %s", b);
-    /* even rounds: a fixed delay from the start (may land before the first save, during
+    /* 4000 epochs: far longer than the last delay, so every round ends by the kill. Even
+     * rounds: a fixed delay from the start (may land before the first save, during
      * start-up); odd rounds: a delay after this process's first save, so the kill lands
      * between, or inside, the writes of later epochs (an epoch is a few tens of ms) */
     const long delays[] = {5, 3, 150, 17, 610, 41, 1300, 77, 2584, 131};
