@@ -46,12 +46,17 @@ void rg_rng_block(const rg_rng_stream *s, uint64_t block, uint32_t out[4])
     out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
 }
 
+/* The word at absolute position pos (the stream's base already added). */
+static uint32_t word_at(const rg_rng_stream *s, uint64_t pos)
+{
+    uint32_t b[4];
+    rg_rng_block(s, pos >> 2, b);
+    return b[pos & 3];
+}
+
 uint32_t rg_rng_u32(const rg_rng_stream *s, uint64_t offset)
 {
-    offset += s->base;
-    uint32_t b[4];
-    rg_rng_block(s, offset >> 2, b);
-    return b[offset & 3];
+    return word_at(s, offset + s->base);
 }
 
 static float u32_to_unit(uint32_t x)
@@ -184,28 +189,13 @@ static int have_avx512(void)
 }
 #endif
 
-/* Positions [offset, offset + n) of the stream moved by its base. */
-static void uniform_at(const rg_rng_stream *s, uint64_t offset, float *out, size_t n);
-
 void rg_rng_uniform(const rg_rng_stream *s, uint64_t offset, float *out, size_t n)
 {
-    uniform_at(s, offset + s->base, out, n);
-}
-
-/* rg_rng_u32 without the base (offset is absolute here) */
-static uint32_t u32_abs(const rg_rng_stream *s, uint64_t offset)
-{
-    uint32_t b[4];
-    rg_rng_block(s, offset >> 2, b);
-    return b[offset & 3];
-}
-
-static void uniform_at(const rg_rng_stream *s, uint64_t offset, float *out, size_t n)
-{
+    offset += s->base;
     size_t i = 0;
     /* up to the first whole block, then 16 blocks (64 words) at a time, then the rest */
     while (i < n && ((offset + i) & 3) != 0) {
-        out[i] = u32_to_unit(u32_abs(s, offset + i));
+        out[i] = u32_to_unit(word_at(s, offset + i));
         i++;
     }
     if (n - i >= 4 * RG_LANES) {

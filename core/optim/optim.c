@@ -161,6 +161,19 @@ static uint32_t fold_chunk(float *w, const float *g, float *b, int64_t lo, int64
                 : fold_chunk_base(w, g, b, lo, hi, c, lr, mu, momentum, fold, sum);
 }
 
+/* Chunks of 16384 floats (more when a tensor would need over FOLD_MAX_CHUNKS), a multiple
+ * of FOLD_W: their bounds depend on n alone, so sums taken per chunk and added in chunk
+ * order have the same bits at any thread count. */
+static int64_t chunking(int64_t n, int64_t *chunks)
+{
+    int64_t chunk = 16384;
+    if (n > chunk * FOLD_MAX_CHUNKS)
+        chunk = (n + FOLD_MAX_CHUNKS - 1) / FOLD_MAX_CHUNKS;
+    chunk = (chunk + FOLD_W - 1) / FOLD_W * FOLD_W;
+    *chunks = (n + chunk - 1) / chunk;
+    return chunk;
+}
+
 /* SGD over chunks (at most FOLD_MAX_CHUNKS per tensor); fold: with the decay c * w, and
  * *sumsq the sum of w^2 before the update. */
 static uint32_t sgd_update(const rg_optim_config *cfg, rg_param *p, float lr, int fold, float c,
@@ -169,11 +182,7 @@ static uint32_t sgd_update(const rg_optim_config *cfg, rg_param *p, float lr, in
     float mu = (float)cfg->momentum;
     float *w = p->value, *g = p->grad, *b = p->slot[0];
     int64_t n = p->numel;
-    int64_t chunk = 16384;
-    if (n > chunk * FOLD_MAX_CHUNKS)
-        chunk = (n + FOLD_MAX_CHUNKS - 1) / FOLD_MAX_CHUNKS;
-    chunk = (chunk + FOLD_W - 1) / FOLD_W * FOLD_W;
-    int64_t chunks = (n + chunk - 1) / chunk;
+    int64_t chunks, chunk = chunking(n, &chunks);
     double part[FOLD_MAX_CHUNKS];
     uint32_t bad = 0;
     int momentum = mu == 0.0f ? 0 : cfg->nesterov ? 2 : 1;
@@ -192,14 +201,10 @@ static uint32_t sgd_update(const rg_optim_config *cfg, rg_param *p, float lr, in
     return bad;
 }
 
-/* sum of w^2 in double: FOLD_W lanes per chunk of the SGD loop's chunking, chunks added
- * in order, so the bits depend on n alone */
+/* sum of w^2 in double: FOLD_W lanes per chunk of chunking(), chunks added in order */
 static double sumsq_lanes(const float *w, int64_t n)
 {
-    int64_t chunk = 16384;
-    if (n > chunk * FOLD_MAX_CHUNKS)
-        chunk = (n + FOLD_MAX_CHUNKS - 1) / FOLD_MAX_CHUNKS;
-    int64_t chunks = (n + chunk - 1) / chunk;
+    int64_t chunks, chunk = chunking(n, &chunks);
     double part[FOLD_MAX_CHUNKS];
 #pragma omp parallel for schedule(static) if (n >= 65536)
     for (int64_t k = 0; k < chunks; k++) {

@@ -24,6 +24,7 @@ rg_status rg_grad_sync_init(rg_trainer *t)
         return RG_OK;
     rg_model *m = t->model;
     int64_t open_floats = 0;
+    int placed = 0;
     for (int i = m->num_layers - 1; i >= 0; i--) {
         rg_layer *l = &m->layers[i];
         for (int p = l->num_params - 1; p >= 0; p--) {
@@ -34,12 +35,13 @@ rg_status rg_grad_sync_init(rg_trainer *t)
                 g->buckets[g->num_buckets - 1].in_place) {
                 if (g->num_buckets >= RG_SYNC_MAX)
                     return rg_error_set(RG_ERR_INVALID, "too many gradient buckets");
-                g->buckets[g->num_buckets++] = (rg_grad_bucket){0};
+                g->buckets[g->num_buckets++] = (rg_grad_bucket){.params = &g->order[placed]};
                 open_floats = 0;
             }
             rg_grad_bucket *b = &g->buckets[g->num_buckets - 1];
             b->in_place = big;
-            b->params[b->count++] = prm;
+            g->order[placed++] = prm;
+            b->count++;
             b->floats += prm->numel;
             open_floats += prm->numel;
             g->layer_of[g->num_buckets - 1] = i; /* the lowest layer it waits for */

@@ -32,12 +32,13 @@ typedef struct rg_target {
 /* grad_sync.c: data-parallel gradient buckets, reduced while backward runs */
 #define RG_SYNC_MAX (2 * RG_MODEL_MAX_LAYERS)
 typedef struct rg_grad_bucket {
-    rg_param *params[RG_SYNC_MAX];
+    rg_param **params; /* its tensors: a run of rg_grad_sync.order */
     int count, in_place, blocking;
     int64_t floats;
     float *fused; /* the small tensors' gradients side by side (NULL: in place) */
 } rg_grad_bucket;
 typedef struct rg_grad_sync {
+    rg_param *order[RG_SYNC_MAX]; /* the parameters from the last layer back */
     rg_grad_bucket buckets[RG_SYNC_MAX];
     int layer_of[RG_SYNC_MAX]; /* a bucket is whole once backward is through this layer */
     int num_buckets, next;

@@ -9,34 +9,11 @@
 #include <emmintrin.h>
 #endif
 
-/* Bilinear sample of plane (h x w) at (ys, xs); neighbours outside are 0. */
-static inline float bilinear(const float *plane, int64_t h, int64_t w, double ys, double xs)
-{
-    if (!(ys > -1.0 && ys < (double)h && xs > -1.0 && xs < (double)w))
-        return 0.0f;
-    double fy = floor(ys), fx = floor(xs), ay = ys - fy, ax = xs - fx;
-    int64_t y0 = (int64_t)fy, x0 = (int64_t)fx;
-    double v = 0.0;
-    for (int dy = 0; dy < 2; dy++) {
-        int64_t y = y0 + dy;
-        double wy = dy ? ay : 1.0 - ay;
-        if (y < 0 || y >= h || wy == 0.0)
-            continue;
-        for (int dx = 0; dx < 2; dx++) {
-            int64_t x = x0 + dx;
-            double wx = dx ? ax : 1.0 - ax;
-            if (x < 0 || x >= w || wx == 0.0)
-                continue;
-            v += wy * wx * (double)plane[y * w + x];
-        }
-    }
-    return v < 0.0 ? 0.0f : (v > 1.0 ? 1.0f : (float)v);
-}
-
-/* The same samples, faster: the planes are first copied into a zero border one pixel wide
- * (bilinear_pad), so the four neighbours are read without bounds checks or branches, and
- * floor() is a truncation and a compare. The terms are added in the same order as
- * bilinear() and the terms it skips are exactly +0 here, so both give the same bits. */
+/* Bilinear sampling with zero fill: the planes are first copied into a zero border one pixel
+ * wide (bilinear_pad), so the four neighbours are read without bounds checks or branches,
+ * and floor() is a truncation and a compare. Neighbours outside the image count as 0; the
+ * four terms are added in a fixed order (tests/plugins/test_bilinear.c checks the bits
+ * against the straightforward sampler with a bounds check per neighbour). */
 static inline int64_t bilinear_padded_floats(int64_t c, int64_t h, int64_t w)
 {
     return c * (h + 2) * (w + 2);
@@ -66,7 +43,8 @@ static inline int64_t bilinear_floor(double v)
     return t - ((double)t > v);
 }
 
-/* bilinear() on plane's padded copy (h x w inside, row stride w + 2). */
+/* The sample of a plane at (ys, xs), read from its padded copy (h x w inside, row stride
+ * w + 2); clamped to [0, 1]. */
 static inline float bilinear_padded(const float *padded, int64_t h, int64_t w, double ys,
                                     double xs)
 {
@@ -80,7 +58,7 @@ static inline float bilinear_padded(const float *padded, int64_t h, int64_t w, d
     v += (1.0 - ay) * ax * (double)r0[1];
     v += ay * (1.0 - ax) * (double)r1[0];
     v += ay * ax * (double)r1[1];
-    /* bilinear()'s clamp as 0 > v ? 0 : v, then 1 < lo ? 1 : lo: exactly what SSE2's maxsd
+    /* the clamp as 0 > v ? 0 : v, then 1 < lo ? 1 : lo: exactly what SSE2's maxsd
      * and minsd compute (NaN and -0 included), without the branches gcc emits for the
      * ternaries, which mispredicted on every dark-to-bright edge */
 #ifdef __SSE2__
