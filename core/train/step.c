@@ -692,10 +692,10 @@ static rg_status step_local(rg_trainer *t, int64_t nl, int64_t n, double *sum, i
     return backward(t, nl);
 }
 
-/* Data-parallel: every rank's step so far, summed. One reduction of the scalars first (who
- * failed, the loss and hit sums, the activation penalties, a stop request), so that a rank
- * whose step failed makes every rank stop with it instead of leaving them waiting in the
- * gradients' reduction; then the gradients. */
+/* Data-parallel: every rank's step so far, summed. The gradients' buckets are in flight
+ * since backward (grad_sync.c); one reduction of the scalars (who failed, the loss and hit
+ * sums, the activation penalties, a stop request) then makes every rank stop with a rank
+ * whose step failed, instead of leaving them waiting for it. */
 static rg_status reduce_step(rg_trainer *t, rg_status local, double *sum, int64_t *hits)
 {
     const rg_dist *d = t->cfg.dist;
