@@ -70,6 +70,14 @@ Test(loader, refuses_a_schema_whose_default_is_out_of_range)
     assert_message_contains("parameter lambda: default 5 lies outside its range [0, 1]");
 }
 
+Test(loader, refuses_a_linear_decay_without_a_penalty)
+{
+    rg_plugin *p = NULL;
+    cr_assert_eq(rg_plugin_load(FIX("decay_only"), NULL, &p), RG_ERR_PLUGIN);
+    assert_message_contains("fixture_decay_only.so: regularizer decay_only sets linear_decay, a "
+                            "declaration about its penalty(), but has no penalty()");
+}
+
 Test(loader, reports_a_missing_file)
 {
     rg_plugin *p = NULL;
