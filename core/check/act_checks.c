@@ -2,6 +2,10 @@
  * evaluation mode, a backward consistent with the forward, and a forward
  * that depends only on its input and rng stream.
  *
+ * Data-parallel: the same batch cut in two, each part called as a process holding it is
+ * (its rows' rng positions, batch_row0, batch_rows), must give the whole batch's bits and a
+ * penalty that sums to the whole batch's.
+ *
  * Consistency: for a fixed random r, the backward applied to r must be the
  * gradient of J(x) = sum(r * forward(x)) + ctx.penalty, where forward is
  * re-run with the same stream (so a dropout mask is the same in every
@@ -21,6 +25,7 @@
 
 typedef struct act_site {
     rg_tensor_view view;      /* shape of the activations */
+    int64_t row0, rows;       /* its place in a batch cut across processes (rows 0: whole) */
     rg_rng_stream rng;
     unsigned char *state;     /* state_bytes plus a guard */
     size_t state_bytes;
@@ -32,6 +37,7 @@ static int site_init(rg_check_child *c, const rg_check_ctx *ctx, void *inst, act
 {
     int64_t shape[2] = {batch, features};
     s->state = NULL;
+    s->row0 = s->rows = 0;
     s->view = rg_chk_view(NULL, RG_TENSOR_ACTIVATION, 2, shape, "check.relu1");
     rg_chk_describe(&s->view, s->what, sizeof s->what);
     rg_rng_stream_init(&s->rng, seed, 0, 0, RG_SITE_ACTIVATION);
@@ -74,6 +80,8 @@ static int forward(rg_check_child *c, const rg_check_ctx *ctx, void *inst, act_s
     actx->rng = &s->rng;
     actx->state = s->state_bytes ? s->state : NULL;
     actx->state_bytes = s->state_bytes;
+    actx->batch_row0 = s->rows ? s->row0 : 0;
+    actx->batch_rows = s->rows ? s->rows : s->view.shape[0];
     rg_tensor_view v = s->view;
     v.data = y->data;
     rg_check_stage(c, "activation_forward()", "activation_forward() in %s mode on the %s",
@@ -311,6 +319,94 @@ rg_check_verdict rg_check_act_determinism(rg_check_child *c, const rg_check_ctx 
     for (int k = 0; k < 3; k++)
         rg_chk_buf_free(&y[k]);
     free(x);
+    rg_chk_destroy(c, ctx, inst);
+    return ok ? RG_CHECK_PASS : RG_CHECK_FAIL;
+}
+
+/* Forward on rows [row0, row0 + rows) of x (a [batch, cols] batch) into y at the same rows. */
+static int forward_part(rg_check_child *c, const rg_check_ctx *ctx, void *inst, int64_t row0,
+                        int64_t rows, int64_t batch, int64_t cols, const float *x, float *y,
+                        double *penalty, char *detail, size_t cap)
+{
+    act_site s;
+    rg_chk_buf part;
+    if (!rg_chk_buf_alloc(&part, rows * cols)) {
+        snprintf(detail, cap, "checker out of memory");
+        return 0;
+    }
+    int ok = site_init(c, ctx, inst, &s, rows, cols, 4, detail, cap);
+    rg_activation_ctx actx;
+    if (ok && rows < batch) {
+        s.row0 = row0;
+        s.rows = batch;
+        s.rng.base = (uint64_t)(row0 * cols); /* what the trainer does for a process's rows */
+        snprintf(s.what + strlen(s.what), sizeof s.what - strlen(s.what),
+                 " as rows %lld-%lld of %lld", (long long)row0, (long long)(row0 + rows - 1),
+                 (long long)batch);
+    }
+    ok = ok && forward(c, ctx, inst, &s, RG_MODE_TRAIN, x + row0 * cols, &part, &actx, detail,
+                       cap);
+    if (ok) {
+        memcpy(y + row0 * cols, part.data, (size_t)(rows * cols) * sizeof(float));
+        *penalty += actx.penalty;
+    }
+    site_free(&s);
+    rg_chk_buf_free(&part);
+    return ok;
+}
+
+rg_check_verdict rg_check_act_split(rg_check_child *c, const rg_check_ctx *ctx, const void *arg,
+                                    char *detail, size_t cap)
+{
+    (void)arg;
+    void *inst = NULL;
+    if (!create(c, ctx, &inst, detail, cap))
+        return RG_CHECK_FAIL;
+    /* an uneven cut, as mpirun -np 3 makes of a batch of 64 */
+    const int64_t rows = 64, cols = 48, cut = 21, n = rows * cols;
+    float *x = malloc((size_t)n * sizeof(float)), *whole = malloc((size_t)n * sizeof(float)),
+          *parts = malloc((size_t)n * sizeof(float));
+    if (!x || !whole || !parts) {
+        free(x);
+        free(whole);
+        free(parts);
+        snprintf(detail, cap, "checker out of memory");
+        return RG_CHECK_FAIL;
+    }
+    rg_chk_fill_normal(x, n, 730, 1.0f);
+    double pen_whole = 0.0, pen_parts = 0.0;
+    int ok = forward_part(c, ctx, inst, 0, rows, rows, cols, x, whole, &pen_whole, detail, cap) &&
+             forward_part(c, ctx, inst, 0, cut, rows, cols, x, parts, &pen_parts, detail, cap) &&
+             forward_part(c, ctx, inst, cut, rows - cut, rows, cols, x, parts, &pen_parts,
+                          detail, cap);
+    int64_t at = 0;
+    if (ok && !rg_chk_bits_equal(whole, parts, n, &at)) {
+        snprintf(detail, cap,
+                 "activation_forward() on a batch of %lld rows cut at row %lld, as two "
+                 "data-parallel processes hold it, differs from one process at element %lld "
+                 "(row %lld: %.9g vs %.9g): draw what belongs to sample n inside its own "
+                 "positions [n*F, (n+1)*F) of ctx->rng, and compute batch-wide statistics "
+                 "over ctx->batch_rows (ABI 1.4)",
+                 (long long)rows, (long long)cut, (long long)at, (long long)(at / cols),
+                 whole[at], parts[at]);
+        ok = 0;
+    }
+    if (ok && fabs(pen_whole - pen_parts) > 1e-9 * fmax(fabs(pen_whole), 1e-300)) {
+        snprintf(detail, cap,
+                 "activation_forward() adds a penalty of %.9g on the whole batch but %.9g in "
+                 "all on the batch cut at row %lld: a penalty that is a mean over samples "
+                 "divides by ctx->batch_rows (ABI 1.4), not by the rows it sees",
+                 pen_whole, pen_parts, (long long)cut);
+        ok = 0;
+    }
+    if (ok)
+        snprintf(detail, cap,
+                 "activation_forward() on a batch of %lld rows cut at row %lld (two "
+                 "data-parallel processes) gives one process's bits and penalty",
+                 (long long)rows, (long long)cut);
+    free(x);
+    free(whole);
+    free(parts);
     rg_chk_destroy(c, ctx, inst);
     return ok ? RG_CHECK_PASS : RG_CHECK_FAIL;
 }

@@ -145,7 +145,8 @@ static rg_status run_regularizer(runner *r)
                                  "activation_backward()";
         if (run(r, "activation eval identity", hooks, rg_check_act_eval, NULL) < 0 ||
             run(r, "activation gradient", hooks, rg_check_act_gradient, NULL) < 0 ||
-            run(r, "activation determinism", hooks, rg_check_act_determinism, NULL) < 0)
+            run(r, "activation determinism", hooks, rg_check_act_determinism, NULL) < 0 ||
+            run(r, "activation data-parallel", hooks, rg_check_act_split, NULL) < 0)
             return RG_ERR_IO;
     }
     return RG_OK;

@@ -150,6 +150,8 @@ rg_check_verdict rg_check_act_gradient(rg_check_child *, const rg_check_ctx *, c
                                        char *, size_t);
 rg_check_verdict rg_check_act_determinism(rg_check_child *, const rg_check_ctx *,
                                           const void *, char *, size_t);
+rg_check_verdict rg_check_act_split(rg_check_child *, const rg_check_ctx *, const void *,
+                                    char *, size_t);
 
 rg_check_verdict rg_check_aug_bounds(rg_check_child *, const rg_check_ctx *, const void *,
                                      char *, size_t);

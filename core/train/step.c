@@ -167,7 +167,7 @@ static int all_finite(const float *v, int64_t n)
     return !bad;
 }
 
-static void site_ctx(rg_trainer *t, rg_site *s, rg_mode mode, rg_rng_stream *rng,
+static void site_ctx(rg_trainer *t, rg_site *s, rg_mode mode, int64_t n, rg_rng_stream *rng,
                      rg_activation_ctx *ctx)
 {
     /* a data-parallel rank draws the positions its rows have in the whole batch's tensor
@@ -183,6 +183,9 @@ static void site_ctx(rg_trainer *t, rg_site *s, rg_mode mode, rg_rng_stream *rng
     ctx->rng = rng;
     ctx->state = s->state;
     ctx->state_bytes = s->state_bytes;
+    int whole = mode == RG_MODE_TRAIN && t->batch_rows > 0;
+    ctx->batch_row0 = whole ? t->row0 : 0;
+    ctx->batch_rows = whole ? t->batch_rows : n;
 }
 
 rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
@@ -210,7 +213,7 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
             view_of(&act, RG_TENSOR_ACTIVATION, l->name, s->buf, n, l->out);
             rg_rng_stream rng;
             rg_activation_ctx ctx;
-            site_ctx(t, s, mode, &rng, &ctx);
+            site_ctx(t, s, mode, n, &rng, &ctx);
             rg_error_clear();
             rg_activity_begin(s->pi, "activation_forward", t->epoch + 1, t->step);
             rg_status st = s->pi->plugin->reg.activation_forward(s->pi->inst, &ctx, &act);
@@ -247,7 +250,7 @@ static rg_status backward(rg_trainer *t, int64_t n)
             view_of(&out, RG_TENSOR_ACTIVATION, l->name, s->buf, n, l->out);
             rg_rng_stream rng;
             rg_activation_ctx ctx;
-            site_ctx(t, s, RG_MODE_TRAIN, &rng, &ctx);
+            site_ctx(t, s, RG_MODE_TRAIN, n, &rng, &ctx);
             ctx.output = &out;
             rg_error_clear();
             rg_activity_begin(s->pi, "activation_backward", t->epoch + 1, t->step);
@@ -726,13 +729,19 @@ static rg_status reduce_step(rg_trainer *t, rg_status local, double *sum, int64_
                             "epoch %lld, step %lld (the failing rank's message names the cause)",
                             d->rank, d->size, red[FAIL], (long long)t->epoch + 1,
                             (long long)t->step + 1);
-    for (int r = 0; r < t->cfg.num_regs; r++)
-        if (red[PEN + r] != 0.0)
+    for (int r = 0; r < t->cfg.num_regs; r++) {
+        /* before ABI 1.4 a hook could only normalize by the rows it sees, one rank's
+         * share of the batch: its summed penalty would be N times too large */
+        const rg_plugin *p = t->cfg.regs[r]->plugin;
+        if (red[PEN + r] != 0.0 && p->abi_minor < 4)
             return rg_error_set(RG_ERR_UNSUPPORTED,
-                                "plugin %s adds an activation penalty, which hooks normalize by "
-                                "the rows they see, one rank's share of the batch: not "
-                                "supported in data-parallel runs (train it on one process)",
-                                t->cfg.regs[r]->plugin->desc.name);
+                                "plugin %s (built against plugin ABI 1.%u) adds an activation "
+                                "penalty, which it can only normalize by one rank's share of "
+                                "the batch: data-parallel runs need it rebuilt against ABI 1.4 "
+                                "or later (ctx->batch_rows), or train it on one process",
+                                p->desc.name, (unsigned)p->abi_minor);
+        t->penalty[r] = red[PEN + r];
+    }
     *sum = red[SUM];
     *hits = (int64_t)red[HITS];
     if (red[STOP] > 0)
@@ -756,6 +765,7 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     t->t += lo * m->num_classes;
     t->labels += lo;
     t->row0 = lo;
+    t->batch_rows = n;
     double sum = 0.0;
     int64_t hits = 0;
     rg_grad_sync_begin(t);
@@ -766,6 +776,7 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     t->t = tg;
     t->labels = labels;
     t->row0 = 0;
+    t->batch_rows = 0;
     if (st != RG_OK)
         return st;
     double data_loss = sum / (double)n, pen = 0.0;

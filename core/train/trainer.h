@@ -83,6 +83,7 @@ struct rg_trainer {
     char targets_text[RG_TRAIN_MAX_PLUGINS][256];
 
     int64_t row0;             /* data-parallel: the first global row of this rank's step */
+    int64_t batch_rows;       /* rows of the whole step's batch (0 outside a training step) */
     int stop_agreed;          /* data-parallel: some rank was asked to stop, all stop */
     rg_grad_sync sync;
     int64_t in_features;

@@ -13,7 +13,11 @@
  * Keras 3's layer.py had dropped it until keras-team/keras#22021 (fixing
  * issue #22018) restored it. So the penalty is per-sample-mean, like the
  * host's data loss (mean cross-entropy over the batch), and l1/l2 mean the
- * same numbers as in Keras.
+ * same numbers as in Keras. "batch" is the whole batch: in a data-parallel
+ * run each process sees a slice of it, and dividing by the rows of the slice
+ * would make the processes' summed penalty N times too large; the 1.4 field
+ * batch_rows gives the whole batch's rows (a build against an older header
+ * falls back to the rows it sees, which the host refuses in such runs).
  *
  * Forward leaves the activations unchanged (identity transform) and adds the
  * penalty to ctx->penalty in training only; backward adds the gradient,
@@ -121,8 +125,14 @@ static rg_status add_gradient(void *ctx, int64_t begin, int64_t end)
     return RG_OK;
 }
 
-static int64_t batch_of(const rg_tensor_view *v)
+static int64_t batch_of(const rg_activation_ctx *ctx, const rg_tensor_view *v)
 {
+#if REGULA_ABI_MINOR >= 4
+    if (RG_HAS_FIELD(ctx, rg_activation_ctx, batch_rows) && ctx->batch_rows > 0)
+        return ctx->batch_rows;
+#else
+    (void)ctx;
+#endif
     return v->ndim >= 1 && v->shape[0] > 0 ? v->shape[0] : 1;
 }
 
@@ -147,7 +157,7 @@ static rg_status al1l2_forward(void *inst, rg_activation_ctx *ctx, rg_tensor_vie
         sum_abs += j.partial[2 * c];
         sum_sq += j.partial[2 * c + 1];
     }
-    ctx->penalty += (s->l1 * sum_abs + s->l2 * sum_sq) / (double)batch_of(act);
+    ctx->penalty += (s->l1 * sum_abs + s->l2 * sum_sq) / (double)batch_of(ctx, act);
     return RG_OK;
 }
 
@@ -162,7 +172,7 @@ static rg_status al1l2_backward(void *inst, rg_activation_ctx *ctx, rg_tensor_vi
                            "elements", (long long)grad->numel);
         return RG_ERR_INVALID;
     }
-    double b = (double)batch_of(grad);
+    double b = (double)batch_of(ctx, grad);
     al1l2_job j = {out->data, grad->data, NULL, (float)(s->l1 / b), (float)(2.0 * s->l2 / b),
                    grad->numel};
     return s->host->parallel_for(chunks_of(grad->numel), 1, add_gradient, &j);
@@ -181,7 +191,7 @@ static const rg_plugin_desc al1l2_desc = {
     .caps = RG_CAP_DETERMINISTIC,
     .num_params = sizeof al1l2_params / sizeof al1l2_params[0],
     .name = "activity_l1l2",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .doc = "activity penalty (l1*sum|a| + l2*sum a^2)/batch on a layer's output (keras L1L2)",
     .params = al1l2_params,
     .create = al1l2_create,

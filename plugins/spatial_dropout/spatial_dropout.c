@@ -6,8 +6,11 @@
  * al. 2015 motivate it: neighbouring pixels of a feature map are strongly
  * correlated, so element-wise dropout barely regularizes conv layers.
  *
- * Channel (n, c) reads u = rng_uniform at offset n*C + c and is kept when
- * u >= p. A flat [batch, features] activation has one "channel" per feature,
+ * Channel (n, c) reads u = rng_uniform at offset n*E + c, E = C*H*W the
+ * elements of one sample, and is kept when u >= p: each sample draws inside
+ * its own rows' positions, so a data-parallel run (where the host offsets a
+ * process's positions by those of its first row) gives every sample the
+ * masks one process gives it. A flat [batch, features] activation has one "channel" per feature,
  * so there it is ordinary dropout. The per-element multiplier (0 or
  * 1/(1-p)) is kept in the host-owned state for backward. */
 #include <regula/plugin.h>
@@ -67,18 +70,20 @@ static rg_status sdrop_forward(void *inst, rg_activation_ctx *ctx, rg_tensor_vie
     geometry(act, &n, &c, &plane);
     float *mult = ctx->state, scale = (float)(1.0 / (1.0 - d->p));
     float u[256];
-    for (int64_t base = 0; base < n * c; base += 256) {
-        int64_t cnt = n * c - base < 256 ? n * c - base : 256;
-        d->host->rng_uniform(ctx->rng, (uint64_t)base, u, (size_t)cnt);
-        for (int64_t k = 0; k < cnt; k++) {
-            float m = u[k] >= (float)d->p ? scale : 0.0f;
-            float *x = act->data + (base + k) * plane, *mm = mult + (base + k) * plane;
-            for (int64_t j = 0; j < plane; j++) {
-                mm[j] = m;
-                x[j] *= m;
+    for (int64_t r = 0; r < n; r++)
+        for (int64_t c0 = 0; c0 < c; c0 += 256) {
+            int64_t cnt = c - c0 < 256 ? c - c0 : 256;
+            d->host->rng_uniform(ctx->rng, (uint64_t)(r * c * plane + c0), u, (size_t)cnt);
+            for (int64_t k = 0; k < cnt; k++) {
+                float m = u[k] >= (float)d->p ? scale : 0.0f;
+                int64_t at = (r * c + c0 + k) * plane;
+                float *x = act->data + at, *mm = mult + at;
+                for (int64_t j = 0; j < plane; j++) {
+                    mm[j] = m;
+                    x[j] *= m;
+                }
             }
         }
-    }
     return RG_OK;
 }
 
@@ -108,7 +113,7 @@ static const rg_plugin_desc sdrop_desc = {
     .caps = RG_CAP_DETERMINISTIC,
     .num_params = 1,
     .name = "spatial_dropout",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .doc = "drops whole channels of conv feature maps, scale 1/(1-rate) (torch.nn.Dropout2d)",
     .params = sdrop_params,
     .create = sdrop_create,

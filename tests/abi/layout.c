@@ -81,5 +81,9 @@ const rg_abi_entry RG_LAYOUT_TABLE[] = {
 #if REGULA_ABI_MINOR >= 3
     F(rg_regularizer_hooks, linear_decay), C(RG_REGULARIZER_HOOKS_SIZE_V1_3),
 #endif
+#if REGULA_ABI_MINOR >= 4
+    F(rg_activation_ctx, batch_row0), F(rg_activation_ctx, batch_rows),
+    C(RG_ACTIVATION_CTX_SIZE_V1_4),
+#endif
     {NULL, 0, 0},
 };

@@ -3,6 +3,7 @@
  * renumbers a constant or breaks a 1.0-built plugin fails here. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "alloc.h"
@@ -17,6 +18,7 @@
 
 extern const rg_abi_entry rg_layout_v1_1[];
 extern const rg_abi_entry rg_layout_v1_2[];
+extern const rg_abi_entry rg_layout_v1_3[];
 
 static int compare(const rg_abi_entry *frozen, const char *version)
 {
@@ -132,7 +134,7 @@ Test(abi, plugin_built_for_a_newer_minor_is_refused_naming_both_versions)
     cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi_future_good"), RG_PLUGIN_REGULARIZER,
                                            NULL, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.3") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.4") != NULL,
               "%s", rg_error_message());
     cr_assert(strstr(rg_error_message(), "abi_future_good.so") != NULL, "%s",
               rg_error_message());
@@ -159,8 +161,16 @@ Test(abi, a_1_2_plugin_is_refused_by_a_1_1_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2sp.so", RG_PLUGIN_REGULARIZER,
                                            &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.3 does not fit host ABI 1.1") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.4 does not fit host ABI 1.1") != NULL,
               "%s", rg_error_message());
+}
+
+Test(abi, current_header_keeps_every_1_3_field_and_constant)
+{
+    int n12 = 0, n13 = compare(rg_layout_v1_3, "1.3");
+    for (const rg_abi_entry *e = rg_layout_v1_2; e->what; e++)
+        n12++;
+    cr_assert_eq(n13, n12 + 2, "the 1.3 table holds %d entries, 1.2's %d", n13, n12);
 }
 
 Test(abi, plugins_built_against_1_2_load_in_the_1_3_host)
@@ -176,7 +186,7 @@ Test(abi, plugins_built_against_1_2_load_in_the_1_3_host)
     rg_plugin_instance_destroy(pi);
 }
 
-Test(abi, a_1_3_plugin_is_refused_by_a_1_2_host)
+Test(abi, a_1_4_plugin_is_refused_by_a_1_2_host)
 {
     rg_host_api old = *rg_host_api_get();
     old.abi_minor = 2;
@@ -184,6 +194,56 @@ Test(abi, a_1_3_plugin_is_refused_by_a_1_2_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2.so", RG_PLUGIN_REGULARIZER,
                                            &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.3 does not fit host ABI 1.2") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.4 does not fit host ABI 1.2") != NULL,
+              "%s", rg_error_message());
+}
+
+/* activity_l1l2 on rows 1..2 of a 4-row batch, a = [[1, -2], [0, 3]], l1 = 0.5, l2 = 0:
+ * sum|a| = 6; built against 1.3 it divides by the rows it sees (2), built against 1.4 by the
+ * batch's rows (4), which is what makes the processes' penalties add up to one process's. */
+static double activity_penalty(const char *path)
+{
+    char spec[512];
+    snprintf(spec, sizeof spec, "%s:l1=0.5,l2=0", path);
+    rg_plugin_instance *pi = load(spec, RG_PLUGIN_REGULARIZER);
+    float a[4] = {1.0f, -2.0f, 0.0f, 3.0f};
+    rg_tensor_view v = {.struct_size = sizeof v, .kind = RG_TENSOR_ACTIVATION, .ndim = 2,
+                        .shape = {2, 2}, .numel = 4, .data = a, .name = "relu1"};
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, 1, 0, 0, 0);
+    double state[64];
+    rg_activation_ctx ctx = {.struct_size = sizeof ctx, .mode = RG_MODE_TRAIN, .rng = &s,
+                             .state = state, .state_bytes = sizeof state, .batch_row0 = 1,
+                             .batch_rows = 4};
+    cr_assert_eq(pi->plugin->reg.activation_forward(pi->inst, &ctx, &v), RG_OK, "%s",
+                 rg_error_message());
+    rg_plugin_instance_destroy(pi);
+    return ctx.penalty;
+}
+
+Test(abi, a_1_3_activation_penalty_loads_in_the_1_4_host_and_ignores_batch_rows)
+{
+    rg_threads_init(2);
+    rg_plugin_instance *pi = load(ABI_FIX("abi13_activity"), RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 3);
+    rg_plugin_instance_destroy(pi);
+    pi = load(ABI_FIX("abi13_myreg") ":lambda=0.5", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 3);
+    expect_myreg_penalty(pi);
+    rg_plugin_instance_destroy(pi);
+    cr_assert_float_eq(activity_penalty(ABI_FIX("abi13_activity")), 0.5 * 6.0 / 2.0, 1e-12);
+    cr_assert_float_eq(activity_penalty(REGULA_TEST_PLUGINS "/activity_l1l2.so"),
+                       0.5 * 6.0 / 4.0, 1e-12);
+}
+
+Test(abi, a_1_4_plugin_is_refused_by_a_1_3_host)
+{
+    rg_host_api old = *rg_host_api_get();
+    old.abi_minor = 3;
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/activity_l1l2.so",
+                                           RG_PLUGIN_REGULARIZER, &old, &pi),
+                 RG_ERR_VERSION);
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.4 does not fit host ABI 1.3") != NULL,
               "%s", rg_error_message());
 }

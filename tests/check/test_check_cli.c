@@ -164,6 +164,7 @@ Test(check_cli, well_behaved_dropout_passes_activation_checks)
     expect_line("PASS", "activation eval identity", NULL);
     expect_line("PASS", "activation gradient", NULL);
     expect_line("PASS", "activation determinism", NULL);
+    expect_line("PASS", "activation data-parallel", "gives one process's bits and penalty");
     expect_line("PASS", "param p", "0.999999"); /* max is exclusive: probed just inside */
 }
 
@@ -270,6 +271,14 @@ Test(check_cli, activation_backward_inconsistent_with_forward_is_named)
 {
     expect_fails("backward_scale.so", "", "activation gradient",
                  "disagrees with finite differences of activation_forward()", 1);
+}
+
+Test(check_cli, activation_draws_that_a_batch_cut_changes_are_named)
+{
+    expect_fails("compact_draws.so", "", "activation data-parallel",
+                 "cut at row 21, as two data-parallel processes hold it, differs from one "
+                 "process at element",
+                 1);
 }
 
 Test(check_cli, augmenter_breaking_label_distributions_is_named)

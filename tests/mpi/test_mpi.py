@@ -99,6 +99,35 @@ class DataParallel(unittest.TestCase):
         with self.assertRaises(AssertionError):
             self.assert_close(weights(other, self.tmp), b, "another seed")
 
+    def test_np2_cnn_with_feature_map_dropouts_and_an_activity_penalty(self):
+        # spatial_dropout and dropblock key their masks on the sample's place in the whole
+        # batch (dropblock also counts the whole batch for its scale), activity_l1l2 divides
+        # by the whole batch's rows (ABI 1.4): the same weights as one process
+        args = ["--data", "fashion-mnist", "--model",
+                "conv:6:3,relu,conv:6:3,relu,maxpool:2,flatten,dense:10",
+                "--train-limit", "384", "--batch", "64", "--seed", "7", "--threads", "1",
+                "--quiet", "--no-test", "--epochs", "2", "--aug", "hflip",
+                "--reg", "spatial_dropout:rate=0.3,after=relu1",
+                "--reg", "dropblock:drop_prob=0.2,block_size=3,after=relu2",
+                "--reg", "activity_l1l2:l1=1e-3,l2=1e-3,after=maxpool1"]
+        one = os.path.join(self.tmp, "one.ckpt")
+        two = os.path.join(self.tmp, "two.ckpt")
+        r1 = plain(args + ["--save", one])
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        r2 = mpi(2, args + ["--save", two])
+        self.assertEqual(r2.returncode, 0, r2.stdout + r2.stderr)
+        self.assert_close(weights(two, self.tmp), weights(one, self.tmp),
+                          "CNN with spatial_dropout, dropblock, activity_l1l2: np=2 against 1")
+
+    def test_an_activation_penalty_built_against_abi_1_3_is_refused_at_np2(self):
+        old = os.path.join(FIXTURES, "..", "abi-fixtures", "abi13_activity.so")
+        self.assertTrue(os.path.exists(old), old)
+        r = mpi(2, BASE + ["--epochs", "1", "--reg", old + ":l1=1e-3,after=relu1"],
+                timeout=120)
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("built against plugin ABI 1.3", r.stderr)
+        self.assertIn("rebuilt against ABI 1.4", r.stderr)
+
     def test_a_checkpoint_of_np2_resumes_on_one_process(self):
         half = os.path.join(self.tmp, "half.ckpt")
         whole = os.path.join(self.tmp, "whole.ckpt")

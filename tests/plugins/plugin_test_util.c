@@ -121,6 +121,54 @@ void pt_site_free(pt_site *s)
     s->state = NULL;
 }
 
+/* forward on rows [row0, row0 + rows) of x, a batch of `batch` rows of `per` elements */
+static void forward_rows(rg_plugin_instance *pi, float *x, int64_t row0, int64_t rows,
+                         int64_t batch, const int64_t *shape4, uint64_t seed)
+{
+    int64_t per = shape4[1] * shape4[2] * shape4[3];
+    int64_t shape[4] = {rows, shape4[1], shape4[2], shape4[3]};
+    rg_tensor_view v = pt_view(x + row0 * per, RG_TENSOR_ACTIVATION, 4, shape);
+    size_t bytes = pi->plugin->reg.activation_state_bytes(pi->inst, &v);
+    void *state = rg_alloc(bytes);
+    cr_assert_not_null(state);
+    rg_rng_stream s;
+    rg_rng_stream_init(&s, seed, 0, 0, 7);
+    s.base = (uint64_t)(row0 * per); /* what the trainer does for a process's rows */
+    rg_activation_ctx ctx = {.struct_size = sizeof ctx, .mode = RG_MODE_TRAIN, .rng = &s,
+                             .state = state, .state_bytes = bytes, .batch_row0 = row0,
+                             .batch_rows = batch};
+    cr_assert_eq(pi->plugin->reg.activation_forward(pi->inst, &ctx, &v), RG_OK, "%s",
+                 rg_error_message());
+    rg_free(state);
+}
+
+void pt_split_matches_whole(const char *spec, int64_t n, int64_t c, int64_t h, int64_t w,
+                            int64_t cut, uint64_t seed)
+{
+    rg_plugin_instance *pi = pt_load(spec, RG_PLUGIN_REGULARIZER);
+    int64_t shape[4] = {n, c, h, w}, e = n * c * h * w;
+    float *whole = pt_floats(e), *parts = pt_floats(e), *orig = pt_floats(e);
+    pt_fill(orig, e, seed, 0.5f, 1.5f);
+    memcpy(whole, orig, (size_t)e * sizeof(float));
+    memcpy(parts, orig, (size_t)e * sizeof(float));
+    forward_rows(pi, whole, 0, n, n, shape, seed);
+    forward_rows(pi, parts, 0, cut, n, shape, seed);
+    forward_rows(pi, parts, cut, n - cut, n, shape, seed);
+    int64_t changed = 0;
+    for (int64_t i = 0; i < e; i++) {
+        cr_assert(memcmp(&whole[i], &parts[i], sizeof(float)) == 0,
+                  "%s: element %lld is %.9g in one batch, %.9g cut at row %lld", spec,
+                  (long long)i, (double)whole[i], (double)parts[i], (long long)cut);
+        changed += whole[i] != orig[i];
+    }
+    cr_assert_gt(changed, e / 10, "%s changed %lld of %lld elements: the comparison proves little",
+                 spec, (long long)changed, (long long)e);
+    rg_free(orig);
+    rg_free(whole);
+    rg_free(parts);
+    rg_plugin_instance_destroy(pi);
+}
+
 static rg_activation_ctx ctx_of(pt_site *s, rg_mode mode)
 {
     rg_activation_ctx c;

@@ -44,6 +44,12 @@ void pt_forward(pt_site *s, rg_mode mode, float *x, int64_t n, int64_t f);
 /* In place on g [n, f]; out is what forward produced. */
 void pt_backward(pt_site *s, float *out, float *g, int64_t n, int64_t f);
 
+/* Activation forward on a whole [n, c, h, w] batch against the same batch cut in two at
+ * row `cut`, each part called as a data-parallel process is (its rows' rng positions,
+ * batch_row0 and batch_rows): fails the test unless both give the same bits. */
+void pt_split_matches_whole(const char *spec, int64_t n, int64_t c, int64_t h, int64_t w,
+                            int64_t cut, uint64_t seed);
+
 /* Training on Fashion-MNIST subsets (Debian's dataset-fashion-mnist or
  * $REGULA_DATA), as tests/e2e/test_train.c: load_data/free_data are suite
  * init/fini hooks; a pt_run is one model + trainer. */

@@ -15,7 +15,8 @@ static void forward(rg_plugin_instance *pi, rg_mode mode, float *x, float *st, i
     rg_tensor_view v = pt_view(x, RG_TENSOR_ACTIVATION, 4, shape);
     rg_rng_stream s;
     rg_rng_stream_init(&s, seed, 0, 0, 6);
-    rg_activation_ctx ctx = {sizeof ctx, mode, &s, st, (size_t)v.numel * sizeof(float), NULL, 0};
+    rg_activation_ctx ctx = {sizeof ctx, mode, &s,    st, (size_t)v.numel * sizeof(float),
+                             NULL,        0,    0, 0};
     cr_assert_eq(pi->plugin->reg.activation_forward(pi->inst, &ctx, &v), RG_OK);
 }
 
@@ -91,7 +92,8 @@ Test(dropblock, block_larger_than_the_map_is_clipped_and_flat_input_acts_as_drop
     rg_tensor_view v = pt_view(x, RG_TENSOR_ACTIVATION, 2, shape);
     rg_rng_stream s;
     rg_rng_stream_init(&s, 3, 0, 0, 6);
-    rg_activation_ctx ctx = {sizeof ctx, RG_MODE_TRAIN, &s, st, E * sizeof(float), NULL, 0};
+    rg_activation_ctx ctx = {sizeof ctx, RG_MODE_TRAIN, &s, st, E * sizeof(float), NULL,
+                             0,           0,             0};
     cr_assert_eq(pi->plugin->reg.activation_forward(pi->inst, &ctx, &v), RG_OK);
     int zeros = 0;
     for (int i = 0; i < E; i++)
@@ -107,4 +109,11 @@ Test(dropblock, schema_refuses_block_size_zero)
 {
     cr_assert_str_eq(pt_load_fails("dropblock:block_size=0", RG_PLUGIN_REGULARIZER),
                      "dropblock: parameter block_size=0 is out of range [1, 64]");
+}
+
+/* Algorithm 1's scale counts the whole batch: a data-parallel process holding rows 3..7 of
+ * 8 gets the bits one process gets (the cut is uneven on purpose) */
+Test(dropblock, a_batch_cut_across_processes_gives_the_masks_and_scale_of_one_process)
+{
+    pt_split_matches_whole("dropblock:drop_prob=0.3,block_size=3", 8, 3, 9, 9, 3, 11);
 }

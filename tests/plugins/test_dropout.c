@@ -366,3 +366,10 @@ Test(dropout_train, dropout_narrows_the_train_test_gap_at_the_same_seed)
     pt_finish(&plain);
     pt_finish(&drop);
 }
+
+/* element-wise masks at their flat index: a data-parallel process's rows (the host offsets
+ * their positions) draw what one process draws for them */
+Test(dropout, a_batch_cut_across_processes_gives_the_masks_of_one_process)
+{
+    pt_split_matches_whole("dropout:rate=0.5", 6, 4, 5, 5, 4, 13);
+}

@@ -257,3 +257,8 @@ Test(gaussian_dropout_train, after_relu1_attaches_to_one_site)
     cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:relu1");
     pt_finish(&r);
 }
+
+Test(gaussian_dropout, a_batch_cut_across_processes_gives_the_noise_of_one_process)
+{
+    pt_split_matches_whole("gaussian_dropout:rate=0.5", 6, 4, 5, 5, 2, 14);
+}

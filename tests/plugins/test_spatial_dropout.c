@@ -20,7 +20,7 @@ static void run(rg_plugin_instance *pi, rg_mode mode, float *x, float *state, si
     rg_rng_stream s;
     rg_rng_stream_init(&s, seed, 0, 0, 5);
     rg_tensor_view v = view4(x, n, c, h, w);
-    rg_activation_ctx ctx = {sizeof ctx, mode, &s, state, bytes, NULL, 0.0};
+    rg_activation_ctx ctx = {sizeof ctx, mode, &s, state, bytes, NULL, 0.0, 0, 0};
     cr_assert_eq(pi->plugin->reg.activation_forward(pi->inst, &ctx, &v), RG_OK);
 }
 
@@ -77,7 +77,7 @@ Test(spatial_dropout, backward_applies_the_forward_channel_mask)
     rg_tensor_view gv = view4(g, 4, 5, 2, 2), ov = view4(x, 4, 5, 2, 2);
     rg_rng_stream s;
     rg_rng_stream_init(&s, 9, 0, 0, 5);
-    rg_activation_ctx ctx = {sizeof ctx, RG_MODE_TRAIN, &s, st, sizeof st, &ov, 0.0};
+    rg_activation_ctx ctx = {sizeof ctx, RG_MODE_TRAIN, &s, st, sizeof st, &ov, 0.0, 0, 0};
     cr_assert_eq(pi->plugin->reg.activation_backward(pi->inst, &ctx, &gv), RG_OK);
     for (int i = 0; i < E; i++)
         cr_assert_float_eq(g[i], x[i] / x0[i], 1e-6, "element %d", i);
@@ -88,4 +88,9 @@ Test(spatial_dropout, rate_one_is_refused_by_the_schema)
 {
     cr_assert_str_eq(pt_load_fails("spatial_dropout:rate=1", RG_PLUGIN_REGULARIZER),
                      "spatial_dropout: parameter rate=1 is out of range [0, 1)");
+}
+
+Test(spatial_dropout, a_batch_cut_across_processes_gives_the_masks_of_one_process)
+{
+    pt_split_matches_whole("spatial_dropout:rate=0.4", 8, 16, 3, 3, 5, 12);
 }

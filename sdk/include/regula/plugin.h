@@ -35,8 +35,9 @@ extern "C" {
 #define REGULA_ABI_MAJOR 1
 /* 1.0: the first ABI. 1.1 appended rg_step_info and the regularizer hooks
  * project_step and targets. 1.2 appended the state hooks of rg_plugin_desc and
- * RG_CAP_STATEFUL. 1.3 appended the regularizer hook linear_decay. */
-#define REGULA_ABI_MINOR 3
+ * RG_CAP_STATEFUL. 1.3 appended the regularizer hook linear_decay. 1.4 appended
+ * batch_row0 and batch_rows to rg_activation_ctx. */
+#define REGULA_ABI_MINOR 4
 
 /* Size of `type` up to and including `field`: how the frozen 1.0 sizes and
  * the host's "is this field present" checks are written. */
@@ -205,8 +206,27 @@ typedef struct rg_activation_ctx {
     size_t state_bytes;
     const rg_tensor_view *output; /* backward only: what forward produced */
     double penalty;              /* forward may add a loss term here */
+    /* ---- ABI 1.4 ---- */
+    /* Where this view's rows sit in the step's batch. A data-parallel run
+     * (mpirun -np N) hands each process a slice of every batch: the view holds
+     * rows [batch_row0, batch_row0 + shape[0]) of batch_rows. One process:
+     * batch_row0 = 0 and batch_rows = shape[0]; evaluation: the same.
+     *  - A penalty that is a mean over samples divides by batch_rows: the host
+     *    sums the processes' penalties and gradients, which then equal those
+     *    of one process seeing the whole batch.
+     *  - Randomness: in training, position p of ctx->rng reads the batch-wide
+     *    position batch_row0 * (numel / shape[0]) + p (uint64 arithmetic). A
+     *    hook that draws what belongs to sample n (0-based in the view) inside
+     *    [n * numel / shape[0], (n + 1) * numel / shape[0]) gets the same draws
+     *    for that sample whatever the process count; to read another row g of
+     *    the batch (a batch-wide statistic), use the position
+     *    (g - batch_row0) * (numel / shape[0]) + k, computed in uint64_t.
+     * Read them only when RG_HAS_FIELD(ctx, rg_activation_ctx, batch_rows). */
+    int64_t batch_row0;
+    int64_t batch_rows;
 } rg_activation_ctx;
 #define RG_ACTIVATION_CTX_SIZE_V1_0 RG_SIZE_THROUGH(rg_activation_ctx, penalty)
+#define RG_ACTIVATION_CTX_SIZE_V1_4 RG_SIZE_THROUGH(rg_activation_ctx, batch_rows)
 
 /* ABI 1.1: what a post-step hook knows about the step just taken. */
 typedef struct rg_step_info {
