@@ -18,6 +18,12 @@ int rg_cli_mpi_finish(int code);
 int rg_cli_mpi_rank(void);
 int rg_cli_mpi_ranks(void);
 int rg_cli_mpi_any(int flag);
+/* Splits the ranks into groups of k consecutive ones (a sweep's data-parallel trials):
+ * rg_cli_mpi_comm() then hands the group's communicator to what this process runs. 0, or
+ * -1 when the ranks do not split so (or without MPI). bcast: n ints from the group's first
+ * rank to the others (a collective of the group); 0, or -1. */
+int rg_cli_mpi_group(int k);
+int rg_cli_mpi_group_bcast(int *v, int n);
 int rg_cmd_plugins(int argc, char **argv);
 int rg_cmd_plugin(int argc, char **argv);
 int rg_cmd_dataset(int argc, char **argv);

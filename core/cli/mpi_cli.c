@@ -11,6 +11,7 @@
 #include <mpi.h>
 
 static int g_mpi_ranks, g_mpi_rank;
+static MPI_Comm g_group = MPI_COMM_NULL;
 
 /* Open MPI's mpirun, PMIx launchers (srun --mpi=pmix) and PMI-1/2 launchers set these. */
 static int launched_by_mpi(void)
@@ -42,8 +43,28 @@ const void *rg_cli_mpi_comm(void)
     static MPI_Comm world;
     if (!g_mpi_ranks)
         return NULL;
+    if (g_group != MPI_COMM_NULL)
+        return &g_group;
     world = MPI_COMM_WORLD;
     return &world;
+}
+
+int rg_cli_mpi_group(int k)
+{
+    if (!g_mpi_ranks || k < 1 || g_mpi_ranks % k != 0)
+        return -1;
+    if (g_group != MPI_COMM_NULL)
+        MPI_Comm_free(&g_group);
+    return MPI_Comm_split(MPI_COMM_WORLD, g_mpi_rank / k, g_mpi_rank, &g_group) == MPI_SUCCESS
+               ? 0
+               : -1;
+}
+
+int rg_cli_mpi_group_bcast(int *v, int n)
+{
+    if (g_group == MPI_COMM_NULL)
+        return -1;
+    return MPI_Bcast(v, n, MPI_INT, 0, g_group) == MPI_SUCCESS ? 0 : -1;
 }
 
 int rg_cli_mpi_rank(void) { return g_mpi_rank; }
@@ -66,6 +87,8 @@ int rg_cli_mpi_finish(int code)
         return code;
     fflush(stdout);
     fflush(stderr);
+    if (g_group != MPI_COMM_NULL && code == 0)
+        MPI_Comm_free(&g_group);
     if (code != 0 && g_mpi_ranks > 1)
         MPI_Abort(MPI_COMM_WORLD, code); /* the other ranks may be waiting on this one */
     MPI_Finalize();
@@ -85,6 +108,18 @@ int rg_cli_mpi_rank(void) { return 0; }
 int rg_cli_mpi_ranks(void) { return 1; }
 
 int rg_cli_mpi_any(int flag) { return flag; }
+
+int rg_cli_mpi_group(int k)
+{
+    (void)k;
+    return -1;
+}
+
+int rg_cli_mpi_group_bcast(int *v, int n)
+{
+    (void)v, (void)n;
+    return -1;
+}
 
 int rg_cli_mpi_finish(int code) { return code; }
 #endif

@@ -46,6 +46,7 @@ typedef struct rg_sweep {
     int64_t base_seed;  /* TRAIN-ARGS' --seed, else 1 */
     rg_sweep_rank_by rank_by;
     int jobs;           /* trials at once (after the cores are counted) */
+    int ranks_per_trial; /* mpirun: ranks that train one trial data-parallel (1: a rank each) */
     int threads;        /* each trial's --threads when the sweep sets it, else 0 */
     int halving;        /* successive halving */
     int eta;            /* keep the best 1/eta at each rung */

@@ -19,7 +19,7 @@ static const char sweep_usage[] =
     "usage: regula sweep --dir DIR [--grid | --random N] --sweep KEY=VALUES [--sweep ...]\n"
     "                    [--metric val_accuracy|val_loss] [--seeds K] [--rank STAT]\n"
     "                    [--halving [--eta E] [--min-epochs R]] [--budget B] [--jobs N]\n"
-    "                    [--seed S] [--dry-run] -- TRAIN-ARGS...\n"
+    "                    [--ranks-per-trial K] [--seed S] [--dry-run] -- TRAIN-ARGS...\n"
     "       regula sweep report DIR -o report.png   (see regula sweep report --help)\n"
     "\n"
     "Hyperparameter search on the validation split: runs `regula train TRAIN-ARGS` once\n"
@@ -69,6 +69,11 @@ static const char sweep_usage[] =
     "                    them (each trial gets --threads cores/N unless TRAIN-ARGS sets\n"
     "                    --threads; never more threads than cores: N is lowered then).\n"
     "                    The same --threads give the same numbers with any N\n"
+    "  --ranks-per-trial K  under mpirun -np N (N a multiple of K): each trial trains\n"
+    "                    data-parallel on a group of K ranks, the N/K groups taking trials\n"
+    "                    in turn (default 1: every rank trains its own trials, each as a\n"
+    "                    child process). A group runs its trials in its own processes: a\n"
+    "                    trial that crashes one ends the sweep (run it again to go on)\n"
     "  --seed S          seed of the --random draws (default 1); the training seed is\n"
     "                    TRAIN-ARGS' --seed, which can be swept too\n"
     "  --dry-run         print the trials' values and stop\n"
@@ -260,6 +265,9 @@ static rg_status set_option(rg_sweep *s, const char *a, const char *v)
     } else if (!strcmp(a, "--jobs")) {
         st = rg_arg_int(a, v, 1, 256, &n);
         s->jobs = (int)n;
+    } else if (!strcmp(a, "--ranks-per-trial")) {
+        st = rg_arg_int(a, v, 1, 4096, &n);
+        s->ranks_per_trial = (int)n;
     } else if (!strcmp(a, "--eta")) {
         st = rg_arg_int(a, v, 2, 100, &n);
         s->eta = (int)n;
@@ -294,6 +302,7 @@ static rg_status parse_sweep(int argc, char **argv, rg_sweep *s, int *help)
     s->seed = 1;
     s->seeds = 1;
     s->jobs = 1;
+    s->ranks_per_trial = 1;
     s->eta = 3;
     s->min_epochs = 1;
     s->max_epochs = 10; /* the recipe's default */
@@ -319,7 +328,8 @@ static rg_status parse_sweep(int argc, char **argv, rg_sweep *s, int *help)
         }
         static const char *const valued[] = {"--dir", "--random", "--sweep", "--metric",
                                              "--seed", "--seeds", "--jobs", "--eta",
-                                             "--min-epochs", "--budget", "--rank", NULL};
+                                             "--min-epochs", "--budget", "--rank",
+                                             "--ranks-per-trial", NULL};
         int known = 0;
         for (int k = 0; valued[k] && !known; k++)
             known = !strcmp(a, valued[k]);
@@ -343,6 +353,9 @@ static rg_status parse_sweep(int argc, char **argv, rg_sweep *s, int *help)
     if (i >= argc)
         return rg_cli_error_set(RG_ERR_INVALID, "sweep: expected -- and the train arguments, "
                             "e.g. -- --reg l2 --epochs 20");
+    if (s->ranks_per_trial > 1 && s->jobs > 1)
+        return rg_cli_error_set(RG_ERR_INVALID, "sweep: --jobs and --ranks-per-trial exclude "
+                                "each other (a group of ranks trains one trial at a time)");
     if (!s->halving && (s->eta != 3 || s->min_epochs != 1))
         return rg_cli_error_set(RG_ERR_INVALID, "sweep: --eta and --min-epochs belong to "
                                 "--halving");
@@ -476,6 +489,10 @@ static void divide_cores(rg_sweep *s)
  * command's exit code. */
 static int run_sweep(rg_sweep *s, rg_sweep_trial *ts, int64_t n)
 {
+    int ranks = rg_cli_mpi_ranks(), k = s->ranks_per_trial;
+    if (k > 1 && (ranks % k != 0 || ranks == 1))
+        return rg_cli_fail(2, "sweep: --ranks-per-trial %d needs mpirun -np N with N a multiple "
+                           "of %d (this is %d rank%s)", k, k, ranks, ranks == 1 ? "" : "s");
     if (mkdir(s->dir, 0755) != 0 && errno != EEXIST)
         return rg_cli_fail(1, "--dir %s: cannot create: %s", s->dir, strerror(errno));
     divide_cores(s);
@@ -489,6 +506,8 @@ static int run_sweep(rg_sweep *s, rg_sweep_trial *ts, int64_t n)
     if (s->jobs > 1)
         printf(", %d at once with %d thread%s each", s->jobs, s->threads,
                s->threads == 1 ? "" : "s");
+    if (k > 1)
+        printf(", each trial data-parallel on %d ranks (%d at once)", k, ranks / k);
     printf("\n");
     print_plan(s, n);
     int st = rg_sweep_train(s, ts, n);

@@ -226,6 +226,7 @@ typedef struct slot {
     rg_argvec args; /* the run's train arguments */
     int resumed;
     struct timespec t0;
+    char cause[512]; /* data-parallel trial: the failing rank's last line, if another's */
 } slot;
 
 /* The running children, for the signal handler. */
@@ -258,20 +259,42 @@ static void print_metrics(const rg_sweep *s, const rg_sweep_result *r)
 /* A run whose results were on disk; 1 for prepare(). */
 /* mpirun: the pass that reads every rank's results (jobs of its list, ranks in the group) */
 static const rg_sweep_job *g_gather_jobs;
-static int g_gather_ranks;
+static int g_gather_groups, g_gather_size; /* groups of g_gather_size ranks each */
 
 static int skipped(const rg_sweep *s, const rg_sweep_job *j, rg_sweep_result *r, int64_t configs)
 {
     r->ok = 1;
-    int by = g_gather_jobs ? (int)((j - g_gather_jobs) % g_gather_ranks) : -1;
-    if (by == rg_cli_mpi_rank())
-        return 1; /* printed when this rank ran it */
+    int by = g_gather_jobs ? (int)((j - g_gather_jobs) % g_gather_groups) : -1;
+    if (by >= 0 && by == rg_cli_mpi_rank() / g_gather_size)
+        return 1; /* printed when this rank's group ran it */
     print_run(s, j, configs);
     print_metrics(s, r);
-    if (by >= 0)
+    if (by >= 0 && g_gather_size > 1)
+        printf("  on ranks %d-%d\n", by * g_gather_size, (by + 1) * g_gather_size - 1);
+    else if (by >= 0)
         printf("  on rank %d\n", by);
     else
         printf("  skipped, already done\n");
+    return 1;
+}
+
+/* The gather pass's record of a run another rank (group) ran and got no results from: 1. */
+static int gathered_failure(const rg_sweep *s, const rg_sweep_job *j, const slot *sl,
+                            int64_t configs)
+{
+    rg_sweep_result *r = &j->t->runs[j->k];
+    r->ran = 1;
+    r->ok = 0;
+    last_line(sl->f.log, r->message, sizeof r->message);
+    int by = (int)((j - g_gather_jobs) % g_gather_groups);
+    if (by == rg_cli_mpi_rank() / g_gather_size)
+        return 1; /* printed when this rank's group ran it */
+    print_run(s, j, configs);
+    printf("  failed: %s  on rank%s %d", r->message, g_gather_size > 1 ? "s" : "",
+           by * g_gather_size);
+    if (g_gather_size > 1)
+        printf("-%d", (by + 1) * g_gather_size - 1);
+    printf("\n");
     return 1;
 }
 
@@ -374,6 +397,12 @@ static int prepare(const rg_sweep *s, rg_sweep_job *j, slot *sl, int64_t configs
         printf("%s; running trial %lld again\n", why, (long long)j->t->number);
         same = 0;
     }
+    if (g_gather_jobs) {
+        /* the pass that reads what the ranks did: a run without results failed (or was
+         * stopped) on the rank that ran it, which said why; never run it here */
+        free(want);
+        return gathered_failure(s, j, sl, configs);
+    }
     if (same) {
         sl->resumed = 1;
         free(want);
@@ -429,6 +458,8 @@ static int finish(const rg_sweep *s, slot *sl, int code, int64_t configs)
     }
     if (code == 0)
         snprintf(r->message, sizeof r->message, "%s", why);
+    else if (sl->cause[0])
+        snprintf(r->message, sizeof r->message, "%s", sl->cause);
     else
         last_line(sl->f.log, r->message, sizeof r->message);
     printf("  failed (exit %d): %s\n", code, r->message);
@@ -555,16 +586,180 @@ static int run_share(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t c
     return st;
 }
 
+/* ---- data-parallel trials (--ranks-per-trial K) ------------------------------------- */
+
+/* Where rank `member` of a group writes its stderr during a data-parallel trial. */
+static void member_log(const slot *sl, int member, char *buf, size_t cap)
+{
+    if (member == 0)
+        snprintf(buf, cap, "%s", sl->f.log);
+    else
+        snprintf(buf, cap, "%s.rank%d", sl->f.log, member);
+}
+
+/* Trains the slot's trial in this process, on the group's communicator: `regula train`
+ * as a function. The group's first rank (member 0) writes stdout and stderr to the trial's
+ * log, the others their stderr to a file of their own, which merge_logs() appends. The
+ * exit code. */
+static int train_here(slot *sl, int member)
+{
+    rg_argvec child = {0};
+    if (child_argv(sl, &child)) {
+        rg_argvec_free(&child);
+        return rg_cli_fail(1, "out of memory");
+    }
+    char path[4300];
+    member_log(sl, member, path, sizeof path);
+    fflush(NULL);
+    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (member ? O_TRUNC : O_APPEND), 0644);
+    int out = member == 0 ? dup(1) : -1, err = dup(2);
+    if (fd >= 0) {
+        if (member == 0)
+            dup2(fd, 1);
+        dup2(fd, 2);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &sl->t0);
+    int code = rg_cmd_train(child.n - 1, child.v + 1);
+    fflush(NULL);
+    if (out >= 0) {
+        dup2(out, 1);
+        close(out);
+    }
+    if (err >= 0) {
+        dup2(err, 2);
+        close(err);
+    }
+    if (fd >= 0)
+        close(fd);
+    rg_argvec_free(&child);
+    return code;
+}
+
+/* The first rank, once the group is through: the other ranks' stderr goes at the end of
+ * the trial's log, and the first line of theirs that is not "another rank failed" becomes
+ * the cause a failure is recorded with (the rank that failed says why). */
+static void merge_logs(slot *sl, int members)
+{
+    sl->cause[0] = '\0';
+    FILE *log = fopen(sl->f.log, "a");
+    for (int m = 1; m < members; m++) {
+        char path[4300];
+        member_log(sl, m, path, sizeof path);
+        char *text = read_file(path);
+        if (text && *text && log)
+            fprintf(log, "--- rank %d of the trial ---\n%s", m, text);
+        if (text && *text && !sl->cause[0] && !strstr(text, "other rank(s) failed")) {
+            char line[sizeof sl->cause];
+            last_line(path, line, sizeof line);
+            snprintf(sl->cause, sizeof sl->cause, "rank %d: %s", m, line);
+        }
+        free(text);
+        remove(path);
+    }
+    if (log)
+        fclose(log);
+}
+
+/* Runs jobs[i] for i = group, group + groups, ... on this rank's group of ranks. The
+ * group's first rank decides (prepare: skip, resume or start afresh, and it alone touches
+ * the trial's files before the run) and tells the others; every rank of the group then
+ * trains the trial data-parallel; the first rank records its result. */
+static int run_group(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t configs,
+                     int group, int groups, int member, int members)
+{
+    int leader = member == 0;
+    struct sigaction old_int, old_term;
+    g_signal = 0;
+    install(&old_int, &old_term);
+    int st = 0;
+    for (int64_t i = group; i < n && st == 0; i += groups) {
+        for (int fresh = 0; fresh < 2; fresh++) {
+            slot sl;
+            memset(&sl, 0, sizeof sl);
+            /* what the leader decided: prepare()'s answer, resumed, stop (a signal) */
+            int said[3] = {0, 0, 0};
+            if (leader) {
+                said[2] = g_signal != 0;
+                said[0] = said[2] ? 1 : prepare(s, &jobs[i], &sl, configs, fresh);
+                said[1] = said[0] == 0 && sl.resumed;
+                FILE *log = said[0] == 0 ? fopen(sl.f.log, "w") : NULL; /* a fresh log */
+                if (log)
+                    fclose(log);
+            }
+            if (rg_cli_mpi_group_bcast(said, 3) != 0) {
+                rg_cli_error_set(RG_ERR_IO, "sweep: the group of ranks lost contact");
+                st = -1;
+                break;
+            }
+            if (said[2])
+                st = 1;
+            if (said[0] != 0) {
+                if (leader)
+                    rg_argvec_free(&sl.args);
+                if (said[0] < 0 && !leader)
+                    rg_cli_error_set(RG_ERR_IO, "the first rank of this group could not set "
+                                     "up trial %lld (its output names the cause)",
+                                     (long long)jobs[i].t->number);
+                st = st ? st : said[0] < 0 ? -1 : 0;
+                break;
+            }
+            if (!leader) {
+                memset(&sl, 0, sizeof sl);
+                sl.job = &jobs[i];
+                run_files_of(s, jobs[i].t, jobs[i].k, &sl.f);
+                sl.resumed = said[1];
+                if (rg_sweep_run_args(s, jobs[i].t->values, jobs[i].k, &sl.args)) {
+                    rg_cli_error_set(RG_ERR_NOMEM, "out of memory");
+                    st = -1;
+                    break;
+                }
+            }
+            int code = train_here(&sl, member), again = 0;
+            if (rg_cli_mpi_group_bcast(&again, 1) != 0) { /* every rank's log is complete */
+                rg_cli_error_set(RG_ERR_IO, "sweep: the group of ranks lost contact");
+                st = -1;
+                break;
+            }
+            if (leader) {
+                merge_logs(&sl, members);
+                again = finish(s, &sl, code, configs);
+            }
+            rg_argvec_free(&sl.args);
+            if (rg_cli_mpi_group_bcast(&again, 1) != 0) {
+                rg_cli_error_set(RG_ERR_IO, "sweep: the group of ranks lost contact");
+                st = -1;
+                break;
+            }
+            if (!again || g_signal)
+                break;
+        }
+    }
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    fflush(stdout);
+    if (st == 0 && g_signal)
+        return 1;
+    return st;
+}
+
 /* mpirun -np N regula sweep: each rank runs its share of the jobs (job i on rank i mod N),
  * its trials as child processes as usual; once every rank is through, each reads every
  * job's results from the shared --dir (all of them done, so the second pass only reads), so
  * every rank takes the same decisions (halving rungs, the ranking) as one process would. */
 int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t configs)
 {
-    int ranks = rg_cli_mpi_ranks();
+    int ranks = rg_cli_mpi_ranks(), k = s->ranks_per_trial > 1 ? s->ranks_per_trial : 1;
     if (ranks <= 1)
         return run_share(s, jobs, n, configs, 0, 1);
-    int st = run_share(s, jobs, n, configs, rg_cli_mpi_rank(), ranks);
+    int rank = rg_cli_mpi_rank(), st;
+    if (k > 1) {
+        if (rg_cli_mpi_group(k) != 0)
+            return rg_cli_error_set(RG_ERR_INVALID, "sweep: %d ranks do not split into groups "
+                                    "of %d", ranks, k), -1;
+        st = run_group(s, jobs, n, configs, rank / k, ranks / k, rank % k, k);
+    } else {
+        st = run_share(s, jobs, n, configs, rank, ranks);
+    }
     if (rg_cli_mpi_any(st != 0)) {
         if (st == 0)
             rg_cli_error_set(RG_ERR_IO, "another rank's trials failed or were interrupted "
@@ -572,7 +767,8 @@ int rg_sweep_run_jobs(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t 
         return st ? st : -1;
     }
     g_gather_jobs = jobs;
-    g_gather_ranks = ranks;
+    g_gather_groups = ranks / k;
+    g_gather_size = k;
     st = run_share(s, jobs, n, configs, 0, 1);
     g_gather_jobs = NULL;
     return st;

@@ -197,6 +197,72 @@ class DataParallel(unittest.TestCase):
         self.assertNotRegex(r3.stdout, r"val_loss [0-9.]+  [0-9.]+ s\n", r3.stdout)
         self.assertIn(best[0], r3.stdout)
 
+    def test_data_parallel_trials_pick_the_sequential_winner(self):
+        grid = ["--sweep", "l2.lambda=0,1e-1", "--sweep", "lr=0.02,0.1", "--",
+                "--data", "fashion-mnist", "--model", "mlp:32", "--train-limit", "1000",
+                "--epochs", "2", "--reg", "l2", "--seed", "3", "--threads", "1"]
+        seq, par = os.path.join(self.tmp, "seq"), os.path.join(self.tmp, "par")
+        r1 = subprocess.run([REGULA, "sweep", "--dir", seq] + grid, env=env(),
+                            capture_output=True, text=True, timeout=300)
+        self.assertEqual(r1.returncode, 0, r1.stdout + r1.stderr)
+        cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", "2",
+               REGULA, "sweep", "--dir", par, "--ranks-per-trial", "2"] + grid
+        r2 = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(r2.returncode, 0, r2.stdout + r2.stderr)
+        self.assertIn("each trial data-parallel on 2 ranks", r2.stdout)
+        best = [line for line in r1.stdout.splitlines() if line.startswith("best on")]
+        self.assertEqual(len(best), 1, r1.stdout)
+        self.assertIn(best[0], r2.stdout)
+        for t in range(1, 5):
+            with open(os.path.join(par, f"trial-{t}.log")) as f:
+                self.assertIn("2 ranks x 1 threads", f.read())
+            a = weights(os.path.join(par, f"trial-{t}.ckpt"), self.tmp)
+            b = weights(os.path.join(seq, f"trial-{t}.ckpt"), self.tmp)
+            self.assert_close(a, b, f"trial {t} on 2 ranks against one process")
+        # resumable: the same command again trains nothing
+        r3 = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=300)
+        self.assertEqual(r3.returncode, 0, r3.stdout + r3.stderr)
+        self.assertEqual(r3.stdout.count("skipped, already done"), 4, r3.stdout)
+        # groups must divide the ranks, and one process is no group
+        r4 = subprocess.run([REGULA, "sweep", "--dir", par, "--ranks-per-trial", "2"] + grid,
+                            env=env(), capture_output=True, text=True, timeout=60)
+        self.assertEqual(r4.returncode, 2, r4.stdout + r4.stderr)
+        self.assertIn("--ranks-per-trial 2 needs mpirun -np N with N a multiple of 2",
+                      r4.stderr)
+
+    def test_a_data_parallel_trial_failing_on_one_rank_is_recorded_with_its_cause(self):
+        spec = os.path.join(FIXTURES, "fixture_rank_fail.so") + ":rank=1"
+        d = os.path.join(self.tmp, "fail")
+        cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", "2",
+               REGULA, "sweep", "--dir", d, "--ranks-per-trial", "2", "--sweep", "lr=0.02,0.1",
+               "--", "--data", "fashion-mnist", "--model", "mlp:32", "--train-limit", "1000",
+               "--epochs", "2", "--reg", spec, "--seed", "3", "--threads", "1"]
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=120)
+        self.assertLess(time.monotonic() - t0, 60)
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("trial 1/2  lr=0.02  failed (exit 1): rank 1: regula: plugin rank_fail: "
+                      "activation_forward() failed", r.stdout)
+        self.assertIn("no trial has a val_accuracy", r.stderr)
+        with open(os.path.join(d, "trial-2.log")) as f:
+            log = f.read()
+        self.assertIn("--- rank 1 of the trial ---", log)
+        self.assertIn("failing on purpose", log)
+
+    def test_a_trial_failing_on_another_rank_is_reported_not_run_again(self):
+        # a sweep's trial on rank 1 inherits OMPI_COMM_WORLD_RANK=1: the fixture fails there
+        spec = os.path.join(FIXTURES, "fixture_rank_fail.so") + ":rank=1"
+        d = os.path.join(self.tmp, "one-fails")
+        cmd = [MPIRUN, "--oversubscribe", "--allow-run-as-root", "--bind-to", "none", "-np", "2",
+               REGULA, "sweep", "--dir", d, "--sweep", "lr=0.02,0.1", "--", "--data",
+               "fashion-mnist", "--model", "mlp:32", "--train-limit", "1000", "--epochs", "2",
+               "--reg", spec, "--seed", "3", "--threads", "1"]
+        r = subprocess.run(cmd, env=env(), capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertRegex(r.stdout, r"trial 2/2  lr=0.1  failed: .*failing on purpose.*  on rank 1")
+        self.assertIn("best on val_accuracy: trial 1", r.stdout)
+        self.assertEqual(r.stdout.count("trial 2/2"), 1, "trial 2 ran once:\n" + r.stdout)
+
 
 if __name__ == "__main__":
     REGULA = sys.argv.pop(1)

@@ -31,9 +31,9 @@ extern "C" {
 #endif
 
 #define REGULA_VERSION_MAJOR 0
-#define REGULA_VERSION_MINOR 5
+#define REGULA_VERSION_MINOR 6
 #define REGULA_VERSION_PATCH 0
-#define REGULA_VERSION_STRING "0.5.0"
+#define REGULA_VERSION_STRING "0.6.0"
 
 #if defined(__GNUC__) && defined(REGULA_BUILDING_LIBRARY)
 #define RG_API __attribute__((visibility("default")))
