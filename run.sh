@@ -11,6 +11,7 @@ PACKAGES=(gcc make cmake pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev
           libcairo2-dev libcriterion-dev libjansson-dev dataset-fashion-mnist
           python3 python3-numpy python3-torch
           libopenmpi-dev openmpi-bin   # data-parallel training (mpirun -np N regula train)
+          tmux                         # tests/e2e/test_tty.py reads the progress bar back
           clang libclang-rt-14-dev libomp-14-dev)  # the libFuzzer stage of `test`
 JOBS=$(nproc 2>/dev/null || echo 2)
 

@@ -214,3 +214,34 @@ rg_status rg_run_evaluate(rg_run *run, const rg_dataset *ds, rg_metrics *out)
         return rg_api_null("rg_run_evaluate", "run");
     return rg_model_evaluate(run->model, ds, out);
 }
+
+int rg_model_layer_count(const rg_model *m) { return m ? m->num_layers : 0; }
+
+rg_status rg_model_get_layer(const rg_model *m, int index, rg_layer_info *info)
+{
+    if (!m)
+        return rg_api_null("rg_model_get_layer", "m");
+    rg_api_enter(m->ctx);
+    if (!info || info->struct_size < RG_SIZE_THROUGH(rg_layer_info, zeros))
+        return fail(m, rg_error_set(RG_ERR_INVALID, "rg_model_get_layer: info is NULL or its "
+                                    "struct_size is too small"));
+    if (index < 0 || index >= m->num_layers)
+        return fail(m, rg_error_set(RG_ERR_INVALID, "rg_model_get_layer: layer %d outside "
+                                    "[0, %d)", index, m->num_layers));
+    const rg_layer *l = &m->layers[index];
+    double sumsq = 0.0;
+    int64_t n = 0, zeros = 0;
+    for (int p = 0; p < l->num_params; p++) {
+        const rg_param *prm = &l->params[p];
+        for (int64_t i = 0; i < prm->numel; i++) {
+            double v = prm->value[i];
+            sumsq += v * v;
+            zeros += prm->value[i] == 0.0f;
+        }
+        n += prm->numel;
+    }
+    rg_layer_info i = {info->struct_size, l->name, l->ops->type, l->out.c, l->out.h, l->out.w,
+                       n, sqrt(sumsq), n ? (double)zeros / (double)n : NAN};
+    memcpy(info, &i, info->struct_size < sizeof i ? info->struct_size : sizeof i);
+    return RG_OK;
+}

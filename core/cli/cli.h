@@ -24,6 +24,8 @@ int rg_cli_mpi_any(int flag);
  * rank to the others (a collective of the group); 0, or -1. */
 int rg_cli_mpi_group(int k);
 int rg_cli_mpi_group_bcast(int *v, int n);
+/* returns on every rank of the group once all of them called it; 0, or -1 */
+int rg_cli_mpi_group_barrier(void);
 int rg_cmd_plugins(int argc, char **argv);
 int rg_cmd_plugin(int argc, char **argv);
 int rg_cmd_dataset(int argc, char **argv);
@@ -35,6 +37,7 @@ int rg_cmd_eval(int argc, char **argv);
 int rg_cmd_predict(int argc, char **argv);
 int rg_cmd_export(int argc, char **argv);
 int rg_cmd_plot(int argc, char **argv);
+int rg_cmd_info(int argc, char **argv);
 /* Print "regula: <message>" to stderr and return the exit code 1 (2 for
  * usage errors). */
 int rg_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,9 @@ static const char usage[] =
     "  plugins    list every plugin found, with its parameter schema\n"
     "  plugin check PATH.so\n"
     "             run the conformance checks on a plugin\n"
+    "  info CKPT  what a checkpoint holds: recipe, plugins, history, layer table\n"
+    "  info [train options]\n"
+    "             the layer table of a model, without training it\n"
     "  eval CKPT  test-set metrics of a model saved with train --save\n"
     "  predict CKPT IMAGE.png...\n"
     "             class probabilities of images\n"
@@ -107,5 +110,7 @@ int main(int argc, char **argv)
         return rg_cmd_export(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot"))
         return rg_cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info"))
+        return rg_cmd_info(argc - 1, argv + 1);
     return rg_cli_fail(2, "unknown command '%s' (see regula --help)", cmd);
 }

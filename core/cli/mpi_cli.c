@@ -81,6 +81,13 @@ int rg_cli_mpi_any(int flag)
     return any;
 }
 
+int rg_cli_mpi_group_barrier(void)
+{
+    if (g_group == MPI_COMM_NULL)
+        return -1;
+    return MPI_Barrier(g_group) == MPI_SUCCESS ? 0 : -1;
+}
+
 int rg_cli_mpi_finish(int code)
 {
     if (!g_mpi_ranks)
@@ -120,6 +127,8 @@ int rg_cli_mpi_group_bcast(int *v, int n)
     (void)v, (void)n;
     return -1;
 }
+
+int rg_cli_mpi_group_barrier(void) { return -1; }
 
 int rg_cli_mpi_finish(int code) { return code; }
 #endif

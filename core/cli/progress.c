@@ -2,14 +2,103 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
-void rg_progress_init(rg_progress_printer *pp, int quiet)
+void rg_progress_init(rg_progress_printer *pp, int quiet, int64_t batch_size,
+                      int64_t log_every)
 {
+    memset(pp, 0, sizeof *pp);
     pp->tty = isatty(STDOUT_FILENO);
     pp->quiet = quiet;
+    pp->batch_size = batch_size > 0 ? batch_size : 1;
+    pp->log_every = log_every;
     pp->last_draw = -1.0;
-    pp->last_tenth = 0;
+}
+
+/* 75 -> "1:15", 4000 -> "1:06:40" */
+static void clock_text(double s, char *buf, size_t cap)
+{
+    if (!isfinite(s) || s < 0) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    long t = lround(s);
+    if (t >= 3600)
+        snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* images/s, and the seconds left in this epoch and in the run */
+static void rates(const rg_progress_printer *pp, const rg_batch_info *p, double *ips,
+                  double *epoch_left, double *run_left)
+{
+    double per_batch = p->batch > 0 ? p->seconds / (double)p->batch : NAN;
+    *ips = p->seconds > 0 ? (double)(p->batch * pp->batch_size) / p->seconds : NAN;
+    *epoch_left = per_batch * (double)(p->batches - p->batch);
+    /* later epochs: as long as the finished ones took, or as this one will */
+    double per_epoch = pp->epochs_timed ? pp->epoch_seconds / (double)pp->epochs_timed
+                                        : per_batch * (double)p->batches;
+    *run_left = *epoch_left + per_epoch * (double)(p->epochs - p->epoch);
+}
+
+void rg_progress_line(const rg_progress_printer *pp, const rg_batch_info *p, int cols,
+                      char *buf, size_t cap)
+{
+    double ips, el, rl;
+    rates(pp, p, &ips, &el, &rl);
+    char head[64], count[48], metrics[64], extra[3][40], t[24];
+    snprintf(head, sizeof head, "epoch %lld/%lld", (long long)p->epoch, (long long)p->epochs);
+    snprintf(count, sizeof count, "%lld/%lld", (long long)p->batch, (long long)p->batches);
+    snprintf(metrics, sizeof metrics, "loss %.4f acc %.4f", p->loss, p->accuracy);
+    clock_text(el, t, sizeof t);
+    snprintf(extra[0], sizeof extra[0], "ETA %s", t);
+    if (isfinite(ips))
+        snprintf(extra[1], sizeof extra[1], "%.0f img/s", ips);
+    else
+        snprintf(extra[1], sizeof extra[1], "- img/s");
+    clock_text(rl, t, sizeof t);
+    snprintf(extra[2], sizeof extra[2], "run %s", t);
+    /* what does not fit goes, last field first (the run's ETA, the speed, the epoch's),
+     * as long as a bar of 5 is left; then the bar itself */
+    enum { MIN_BAR = 5, MAX_BAR = 30 };
+    size_t room = cols > 1 ? (size_t)cols - 1 : 0;
+    int n = 3;
+    size_t base = strlen(head) + 1 + strlen(count) + 1 + strlen(metrics);
+    for (int k = 0; k < 3; k++)
+        base += 1 + strlen(extra[k]);
+    while (n > 0 && base + 3 + MIN_BAR > room)
+        base -= 1 + strlen(extra[--n]);
+    int bar = base + 3 + MIN_BAR <= room ? (int)(room - base - 3) : 0;
+    bar = bar > MAX_BAR ? MAX_BAR : bar;
+    int len = snprintf(buf, cap, "%s ", head);
+    if (bar > 0 && (size_t)len + (size_t)bar + 4 < cap) {
+        int done = (int)(bar * p->batch / (p->batches > 0 ? p->batches : 1));
+        buf[len++] = '[';
+        for (int i = 0; i < bar; i++)
+            buf[len++] = i < done ? '=' : (i == done ? '>' : ' ');
+        buf[len++] = ']';
+        buf[len++] = ' ';
+        buf[len] = '\0';
+    }
+    len += snprintf(buf + len, cap - (size_t)len, "%s %s", count, metrics);
+    for (int k = 0; k < n && (size_t)len < cap; k++)
+        len += snprintf(buf + len, cap - (size_t)len, " %s", extra[k]);
+    if (room && strlen(buf) > room) /* a terminal narrower than the fields: cut */
+        buf[room] = '\0';
+}
+
+static int terminal_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    const char *c = getenv("COLUMNS");
+    int n = c ? atoi(c) : 0;
+    return n > 0 ? n : 80;
 }
 
 void rg_progress_batch(void *user, const rg_batch_info *p)
@@ -22,25 +111,22 @@ void rg_progress_batch(void *user, const rg_batch_info *p)
         if (p->batch != p->batches && p->seconds - pp->last_draw < 0.05 && pp->last_draw >= 0)
             return;
         pp->last_draw = p->seconds;
-        int width = 30, done = (int)(width * p->batch / p->batches);
-        printf("\r\033[Kepoch %lld/%lld [", (long long)p->epoch, (long long)p->epochs);
-        for (int i = 0; i < width; i++)
-            putchar(i < done ? '=' : (i == done ? '>' : ' '));
-        printf("] %lld/%lld  loss %.4f  acc %.4f  %.1fs", (long long)p->batch,
-               (long long)p->batches, p->loss, p->accuracy, p->seconds);
+        char line[512];
+        rg_progress_line(pp, p, terminal_columns(), line, sizeof line);
+        printf("\r\033[K%s", line);
         fflush(stdout);
         if (p->batch == p->batches)
             pp->last_draw = -1.0;
         return;
     }
-    int64_t tenth = 10 * p->batch / p->batches;
-    if (p->batch == 1)
-        pp->last_tenth = 0;
-    if (tenth > pp->last_tenth && p->batch != p->batches) {
-        pp->last_tenth = tenth;
-        printf("  epoch %lld/%lld batch %lld/%lld  loss %.4f  acc %.4f  %.1fs\n",
+    if (pp->log_every > 0 && p->batch % pp->log_every == 0 && p->batch != p->batches) {
+        double ips, el, rl;
+        rates(pp, p, &ips, &el, &rl);
+        char eta[24];
+        clock_text(el, eta, sizeof eta);
+        printf("  epoch %lld/%lld batch %lld/%lld  loss %.4f  acc %.4f  %.0f img/s  ETA %s\n",
                (long long)p->epoch, (long long)p->epochs, (long long)p->batch,
-               (long long)p->batches, p->loss, p->accuracy, p->seconds);
+               (long long)p->batches, p->loss, p->accuracy, ips, eta);
         fflush(stdout);
     }
 }
@@ -48,6 +134,10 @@ void rg_progress_batch(void *user, const rg_batch_info *p)
 void rg_progress_epoch(void *user, const rg_epoch_info *s)
 {
     rg_progress_printer *pp = user;
+    if (isfinite(s->seconds)) {
+        pp->epoch_seconds += s->seconds;
+        pp->epochs_timed++;
+    }
     if (pp->tty && !pp->quiet)
         printf("\r\033[K");
     printf("epoch %3lld  train loss %.4f acc %.4f", (long long)s->epoch, s->train_loss,

@@ -715,7 +715,7 @@ static int run_group(const rg_sweep *s, rg_sweep_job *jobs, int64_t n, int64_t c
                 }
             }
             int code = train_here(&sl, member), again = 0;
-            if (rg_cli_mpi_group_bcast(&again, 1) != 0) { /* every rank's log is complete */
+            if (rg_cli_mpi_group_barrier() != 0) { /* every rank's log is complete */
                 rg_cli_error_set(RG_ERR_IO, "sweep: the group of ranks lost contact");
                 st = -1;
                 break;

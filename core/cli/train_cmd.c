@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "summary.h"
 #include "faults.h"
 #include "progress.h"
 #include "recipe_cli.h"
@@ -106,7 +107,13 @@ static int fail(rg_status st, const char *msg)
     return rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", rg_cli_flagify(msg, buf, sizeof buf));
 }
 
-static void print_header(rg_run *run, const rg_recipe *r, int threads, int ranks)
+static void layer_hooks(void *user, int layer, char *buf, size_t cap)
+{
+    if (rg_run_layer_hooks(user, layer, buf, cap) != RG_OK)
+        snprintf(buf, cap, "?");
+}
+
+static void print_header(rg_run *run, const rg_recipe *r, int threads, int ranks, int quiet)
 {
     rg_model_info mi = {.struct_size = sizeof mi};
     rg_run_result res = {.struct_size = sizeof res};
@@ -123,18 +130,20 @@ static void print_header(rg_run *run, const rg_recipe *r, int threads, int ranks
     char procs[64] = "";
     if (ranks > 1)
         snprintf(procs, sizeof procs, "%d ranks x ", ranks);
-    printf("regula %s: %s on %s (%lld train, %lld val, %lld test), %lld parameters, %s lr %s%s, "
-           "batch %s, %s%d threads (OpenBLAS %s)\n",
-           rg_version(), mi.spec, data, (long long)res.train_examples,
-           (long long)res.val_examples, (long long)res.test_examples, (long long)mi.parameters,
-           opt, lr, sched_text, rg_recipe_get(r, "batch"), procs, threads, rg_blas_kind());
-    const char *plugins = rg_run_describe_plugins(run);
-    for (const char *p = plugins; p && *p;) {
-        const char *nl = strchr(p, '\n');
-        int len = nl ? (int)(nl - p) : (int)strlen(p);
-        printf("  %.*s\n", len, p);
-        p = nl ? nl + 1 : p + len;
-    }
+    /* lines of at most 80 columns, a terminal's width: a wrapped header is hard to read */
+    char line[4096];
+    snprintf(line, sizeof line, "regula %s: %s on %s", rg_version(), mi.spec, data);
+    rg_cli_print_wrapped(stdout, line, 4);
+    snprintf(line, sizeof line, "  %lld train, %lld val, %lld test images; %lld parameters",
+             (long long)res.train_examples, (long long)res.val_examples,
+             (long long)res.test_examples, (long long)mi.parameters);
+    rg_cli_print_wrapped(stdout, line, 4);
+    snprintf(line, sizeof line, "  %s lr %s%s, batch %s, %s%d threads (OpenBLAS %s)", opt, lr,
+             sched_text, rg_recipe_get(r, "batch"), procs, threads, rg_blas_kind());
+    rg_cli_print_wrapped(stdout, line, 4);
+    rg_cli_print_plugins(stdout, rg_run_describe_plugins(run));
+    if (!quiet)
+        rg_cli_model_table(stdout, rg_run_model(run), 0, layer_hooks, run);
     fflush(stdout);
 }
 
@@ -256,13 +265,14 @@ int rg_cmd_train(int argc, char **argv)
         if (rg_run_get_epoch(run, e, &cr.history[cr.count]) == RG_OK)
             cr.count++;
     }
-    rg_progress_init(&cr.printer, x.quiet);
+    rg_progress_init(&cr.printer, x.quiet, atoll(rg_recipe_get(eff, "batch")),
+                     atoll(rg_recipe_get(eff, "log_every")));
     cr.save = rg_recipe_get(eff, "save");
     if (before > 0 && *cr.save)
         rg_cli_faults_checkpoint(cr.save, before);
     rg_cli_faults_install(x.hook_timeout);
     rg_cli_faults_phase("starting the run (before its first batch)");
-    print_header(run, eff, rg_context_threads(ctx), rg_context_ranks(ctx));
+    print_header(run, eff, rg_context_threads(ctx), rg_context_ranks(ctx), x.quiet);
     if (x.resume)
         printf("resumed %s after epoch %lld\n", x.resume, (long long)before);
     rg_callbacks cb = rg_default_callbacks();

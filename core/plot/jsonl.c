@@ -343,3 +343,8 @@ double rg_jsonl_number(const rg_jsonl_record *r, const char *object, const char 
     const rg_jv_field *f = rg_jsonl_get(r, object, key);
     return f && f->type == RG_JV_NUMBER ? f->number : NAN;
 }
+
+int rg_jsonl_is_step(const rg_jsonl_record *r)
+{
+    return isfinite(rg_jsonl_number(r, NULL, "batch"));
+}

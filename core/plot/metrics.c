@@ -84,12 +84,17 @@ rg_status rg_plot_metrics(const char *path, const rg_jsonl *j, const rg_plot_opt
         st = rg_cli_error_set(RG_ERR_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    /* A record without an epoch follows the one before it. */
+    /* A record without an epoch follows the one before it; step records stay out. */
+    int kept = 0;
     for (int i = 0; i < n; i++) {
+        if (rg_jsonl_is_step(&j->records[i]))
+            continue;
         double e = rg_jsonl_number(&j->records[i], NULL, "epoch");
-        rows[i].epoch = isfinite(e) ? e : (i ? rows[i - 1].epoch + 1 : 1);
-        rows[i].rec = i;
+        rows[kept].epoch = isfinite(e) ? e : (kept ? rows[kept - 1].epoch + 1 : 1);
+        rows[kept].rec = i;
+        kept++;
     }
+    n = kept;
     /* Sorted by epoch; when an epoch repeats (a run resumed from an older
      * checkpoint appends to the same file) the later record wins. */
     qsort(rows, (size_t)n, sizeof *rows, by_epoch);

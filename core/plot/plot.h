@@ -65,6 +65,9 @@ void rg_jsonl_destroy(rg_jsonl *j);
 const rg_jv_field *rg_jsonl_get(const rg_jsonl_record *r, const char *object, const char *key);
 /* The number of `key` (NaN when absent, null, or not a number). */
 double rg_jsonl_number(const rg_jsonl_record *r, const char *object, const char *key);
+/* A per-step record of a metrics file (train --log-every: it has a "batch"), which the
+ * per-epoch plots leave out. */
+int rg_jsonl_is_step(const rg_jsonl_record *r);
 
 /* ---- axes ------------------------------------------------------------------ */
 #define RG_PLOT_MAX_TICKS 32

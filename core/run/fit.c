@@ -16,6 +16,12 @@ void rg_run_epoch_info(const rg_run *run, const rg_epoch_stats *s, rg_epoch_info
 static void on_batch(void *user, const rg_progress *p)
 {
     rg_run *run = user;
+    if (run->metrics_file && run->log_every > 0 && p->step % run->log_every == 0 &&
+        run->step_status == RG_OK) {
+        run->step_status = rg_run_write_step(run, run->metrics_file, p);
+        if (run->step_status != RG_OK)
+            run->stop = 1; /* the epoch's end reports it */
+    }
     if (!run->cb || !run->cb->on_batch)
         return;
     rg_batch_info b = {sizeof b, p->epoch, p->epochs, p->batch, p->batches, p->loss, p->accuracy,
@@ -36,8 +42,11 @@ static rg_status finish(rg_run *run)
     if (st == RG_OK && *summary)
         st = rg_run_write_summary(run, summary);
     const char *save = rg_recipe_string(run->recipe, "save");
-    if (st == RG_OK && *save)
-        st = rg_run_write(run, save);
+    if (st == RG_OK && *save) {
+        char path[4200];
+        rg_run_series_path(save, run->epochs_done, path, sizeof path);
+        st = rg_run_write(run, path);
+    }
     return st;
 }
 
@@ -56,13 +65,21 @@ rg_status rg_run_fit_epochs(rg_run *run)
     int64_t stop_after = rg_recipe_int(run->recipe, "stop_after");
     int64_t stop_at = rg_recipe_int(run->recipe, "stop_at_epoch");
     FILE *metrics = NULL;
-    rg_status st = RG_OK;
-    if (*metrics_path && run->ctx->dist.rank == 0 &&
+    rg_status st = rg_run_series_check(save, rg_recipe_int(run->recipe, "keep"),
+                                       rg_recipe_bool(run->recipe, "save_best"));
+    if (st == RG_OK && rg_recipe_bool(run->recipe, "save_best") &&
+        rg_trainer_val_count(run->trainer) == 0)
+        st = rg_error_set(RG_ERR_INVALID, "save_best needs a validation split (val > 0): it "
+                          "keeps the best validation epoch");
+    if (st == RG_OK && *metrics_path && run->ctx->dist.rank == 0 &&
         !(metrics = fopen(metrics_path, run->resumed || run->epochs_done ? "a" : "w")))
         st = rg_error_set(RG_ERR_IO, "metrics %s: cannot write: %s", metrics_path,
                           strerror(errno));
     int complete = 0, stopped = 0;
     int64_t ran = 0;
+    run->metrics_file = metrics;
+    run->log_every = rg_recipe_int(run->recipe, "log_every");
+    run->step_status = RG_OK;
     while (st == RG_OK) {
         if (run->epochs_done >= run->cfg.epochs) {
             complete = 1;
@@ -73,25 +90,31 @@ rg_status rg_run_fit_epochs(rg_run *run)
             break;
         rg_epoch_stats s;
         st = rg_trainer_run_epoch(run->trainer, &s);
+        if (st == RG_OK)
+            st = run->step_status;
         if (st != RG_OK)
             break;
         if (s.interrupted) {
             /* stopped between two batches: the checkpoint keeps the epoch's progress, so a
              * resume goes on from the next batch, bit-identically */
             run->interrupted = 1;
-            if (*save)
-                st = rg_run_write(run, save);
+            if (*save) {
+                char path[4200]; /* a series names it after the epoch in progress */
+                rg_run_series_path(save, run->epochs_done + 1, path, sizeof path);
+                st = rg_run_write(run, path);
+            }
             break;
         }
         run->interrupted = 0;
         run->history[run->epochs_done++] = s;
         run->seconds_sum += s.seconds;
+        run->timed_epochs++;
         ran++;
         st = rg_trainer_end_epoch(run->trainer, &s, &stopped);
         if (st == RG_OK && metrics)
             st = rg_run_write_metrics(run, metrics, &s);
         if (st == RG_OK && *save)
-            st = rg_run_write(run, save);
+            st = rg_run_save_epoch(run, save, &s);
         if (st == RG_OK && run->cb && run->cb->on_epoch) {
             rg_epoch_info e;
             rg_run_epoch_info(run, &s, &e);
@@ -104,6 +127,7 @@ rg_status rg_run_fit_epochs(rg_run *run)
             break;
         }
     }
+    run->metrics_file = NULL;
     if (metrics && fclose(metrics) != 0 && st == RG_OK)
         st = rg_error_set(RG_ERR_IO, "metrics %s: write error", metrics_path);
     if (st == RG_OK && complete)

@@ -84,7 +84,8 @@ const rg_field_def rg_fields[] = {
      "validation split only)", 0},
     {"save", RG_FIELD_STRING, "", 0, 0, NULL, 1, "FILE",
      "write a checkpoint after every epoch and at the end: weights, optimizer state, "
-     "counters, schedule, recipe and plugin identities", 0},
+     "counters, schedule, recipe and plugin identities; {epoch} (or {epoch:03d}) in FILE "
+     "gives one file per epoch, run-{epoch}.ckpt", 0},
     {"metrics", RG_FIELD_STRING, "", 0, 0, NULL, 1, "FILE",
      "append one JSON line per epoch: losses, accuracies, learning rate, each "
      "regularizer's penalty, seconds (regula plot reads it)", 0},
@@ -97,6 +98,16 @@ const rg_field_def rg_fields[] = {
      "stop once the run has N epochs done (0: never), counted from the run's start, not "
      "this invocation's; the schedule still follows epochs; not carried over by a resume "
      "(regula sweep --halving)", 0},
+    {"save_best", RG_FIELD_BOOL, "false", 0, 1, NULL, 1, NULL,
+     "also keep the checkpoint of the best validation epoch beside the last one (Keras's "
+     "ModelCheckpoint(save_best_only=True)): FILE with .best before its extension "
+     "(run.best.ckpt), or {epoch} replaced by best; best on the early_stop metric, else "
+     "val_loss", 0},
+    {"keep", RG_FIELD_INT, "0", 0, 100000, NULL, 1, "N",
+     "with {epoch} in save: keep the checkpoints of the last N epochs only (0: all)", 0},
+    {"log_every", RG_FIELD_INT, "0", 0, 1000000000, NULL, 1, "N",
+     "every N steps: a progress line when the output is not a terminal, and a step record "
+     "(loss, lr, penalty) in the metrics file (0: neither)", 0},
 };
 const int rg_num_fields = (int)(sizeof rg_fields / sizeof rg_fields[0]);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../api/api.h"
 #include "../error.h"
@@ -19,7 +20,7 @@ static json_t *num(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-static json_t *plugin_json(const rg_plugin_instance *pi, const char *role)
+static json_t *plugin_json(const rg_plugin_instance *pi, const char *role, const char *on)
 {
     const rg_plugin *p = pi->plugin;
     char abi[32];
@@ -35,23 +36,69 @@ static json_t *plugin_json(const rg_plugin_instance *pi, const char *role)
                             : d->type == RG_PARAM_BOOL ? json_boolean(pi->values[k].number != 0)
                                                        : json_string(buf));
     }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "name", p->desc.name, "role",
-                     role, "kind", rg_plugin_kind_name(p->desc.kind), "version", p->desc.version,
-                     "abi", abi, "path", p->path, "spec", pi->spec, "params", params);
+    /* what it touches: "dense1.weight", "after:relu1" (space-separated in the trainer) */
+    json_t *targets = json_array();
+    for (const char *t = on ? on : ""; *t;) {
+        size_t len = strcspn(t, " ");
+        if (len)
+            json_array_append_new(targets, json_stringn(t, len));
+        t += len + (t[len] == ' ');
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "name", p->desc.name,
+                     "role", role, "kind", rg_plugin_kind_name(p->desc.kind), "version",
+                     p->desc.version, "abi", abi, "path", p->path, "spec", pi->spec, "params",
+                     params, "targets", targets);
 }
 
 void *rg_run_identity_json(const rg_run *run)
 {
     json_t *plugins = json_array();
     for (int i = 0; i < run->cfg.num_regs; i++)
-        json_array_append_new(plugins, plugin_json(run->cfg.regs[i], "reg"));
+        json_array_append_new(plugins, plugin_json(run->cfg.regs[i], "reg",
+                                                   rg_trainer_targets(run->trainer, i)));
     for (int i = 0; i < run->cfg.num_augs; i++)
-        json_array_append_new(plugins, plugin_json(run->cfg.augs[i], "aug"));
+        json_array_append_new(plugins, plugin_json(run->cfg.augs[i], "aug", NULL));
     return json_pack("{s:s, s:s, s:s, s:I, s:I, s:i, s:o}", "regula_version", rg_version(),
                      "data", rg_recipe_string(run->recipe, "data"), "model",
                      run->model->spec.text, "parameters",
                      (json_int_t)rg_model_param_count(run->model), "seed",
                      (json_int_t)run->cfg.seed, "threads", run->threads, "plugins", plugins);
+}
+
+/* now as ISO 8601 UTC with milliseconds, "2026-12-02T18:55:01.123Z" */
+static json_t *timestamp(void)
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    char buf[40];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000);
+    return json_string(buf);
+}
+
+/* one line, ", " and ": " separators as before (JSON_COMPACT would drop the spaces) */
+static rg_status write_line(rg_run *run, FILE *f, json_t *o)
+{
+    int bad = !o || json_dumpf(o, f, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) != 0;
+    json_decref(o);
+    bad |= fputc('\n', f) == EOF;
+    if (bad || fflush(f) != 0 || ferror(f))
+        return rg_error_set(RG_ERR_IO, "metrics %s: write error",
+                            rg_recipe_string(run->recipe, "metrics"));
+    return RG_OK;
+}
+
+rg_status rg_run_write_step(rg_run *run, FILE *f, const rg_progress *p)
+{
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "record", "step", "step",
+                          (json_int_t)p->step, "epoch", (json_int_t)p->epoch, "batch",
+                          (json_int_t)p->batch, "loss", num(p->step_loss), "lr",
+                          num(rg_trainer_lr(run->trainer)), "penalty", num(p->step_penalty),
+                          "time", timestamp());
+    return write_line(run, f, o);
 }
 
 rg_status rg_run_write_metrics(rg_run *run, FILE *f, const rg_epoch_stats *s)
@@ -66,14 +113,13 @@ rg_status rg_run_write_metrics(rg_run *run, FILE *f, const rg_epoch_stats *s)
                           num(s->train_penalty), "val_loss", num(s->val_loss), "val_accuracy",
                           num(s->val_accuracy), "lr", num(rg_trainer_lr(run->trainer)),
                           "seconds", num(s->seconds), "penalties", pen);
-    /* one line, ", " and ": " separators as before (JSON_COMPACT would drop the spaces) */
-    int bad = !o || json_dumpf(o, f, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) != 0;
-    json_decref(o);
-    bad |= fputc('\n', f) == EOF;
-    if (bad || fflush(f) != 0 || ferror(f))
-        return rg_error_set(RG_ERR_IO, "metrics %s: write error",
-                            rg_recipe_string(run->recipe, "metrics"));
-    return RG_OK;
+    if (o) {
+        rg_trainer_state ts;
+        rg_trainer_get_state(run->trainer, &ts);
+        json_object_set_new(o, "step", json_integer(ts.step));
+        json_object_set_new(o, "time", timestamp());
+    }
+    return write_line(run, f, o);
 }
 
 static const char summary_notes[] =
@@ -121,7 +167,7 @@ rg_status rg_run_write_summary(rg_run *run, const char *path)
         num(run->train_m.accuracy), "val_loss", num(run->val_m.loss), "val_accuracy",
         num(run->val_m.accuracy), "test_loss", num(run->test_m.loss), "test_accuracy",
         num(run->test_m.accuracy), "seconds_per_epoch",
-        num(run->epochs_done ? run->seconds_sum / (double)run->epochs_done : NAN), "notes",
+        num(run->timed_epochs ? run->seconds_sum / (double)run->timed_epochs : NAN), "notes",
         summary_notes, "regularizers", regs, "history", hist, "recipe",
         rg_recipe_json(run->recipe));
     if (!o || !rest || json_object_update(o, rest) != 0) {

@@ -66,6 +66,8 @@ rg_status rg_run_build(rg_context *ctx, rg_recipe *recipe, const rg_dataset *tra
 {
     *out = NULL;
     rg_run *run = calloc(1, sizeof *run);
+    if (run)
+        run->best_saved = NAN;
     if (!run) {
         rg_recipe_destroy(recipe);
         return rg_error_set(RG_ERR_NOMEM, "out of memory");
@@ -204,7 +206,7 @@ rg_status rg_run_get_result(const rg_run *run, rg_run_result *out)
     rg_metrics *m[3] = {&r.train, &r.val, &r.test};
     for (int k = 0; k < 3; k++)
         *m[k] = (rg_metrics){sizeof(rg_metrics), ev[k]->loss, ev[k]->accuracy, ev[k]->count};
-    r.seconds_per_epoch = run->epochs_done ? run->seconds_sum / (double)run->epochs_done : NAN;
+    r.seconds_per_epoch = run->timed_epochs ? run->seconds_sum / (double)run->timed_epochs : NAN;
     memcpy(out, &r, sizeof r);
     return RG_OK;
 }
@@ -270,6 +272,21 @@ const char *rg_run_describe_plugins(rg_run *run)
                 c->aug_group[i] ? " [one of group]" : "");
     fclose(f);
     return run->plugins_text;
+}
+
+rg_status rg_run_layer_hooks(rg_run *run, int index, char *buf, size_t cap)
+{
+    if (!run)
+        return rg_api_null("rg_run_layer_hooks", "run");
+    rg_api_enter(run->ctx);
+    if (!buf || cap == 0)
+        return rg_api_fail(run->ctx, rg_api_null("rg_run_layer_hooks", "buf"));
+    if (index < 0 || index >= run->model->num_layers)
+        return rg_api_fail(run->ctx, rg_error_set(RG_ERR_INVALID, "rg_run_layer_hooks: layer "
+                                                  "%d outside [0, %d)", index,
+                                                  run->model->num_layers));
+    rg_trainer_layer_hooks(run->trainer, index, buf, cap);
+    return RG_OK;
 }
 
 rg_status rg_run_augment(rg_run *run, float *images, float *targets, int64_t n, int64_t step)

@@ -21,7 +21,12 @@ struct rg_run {
     int threads;
     rg_epoch_stats *history;    /* epochs_done entries, room for cfg.epochs */
     int64_t epochs_done;
-    double seconds_sum;
+    double seconds_sum;         /* over the timed_epochs this process trained */
+    int64_t timed_epochs;       /* a checkpoint keeps no timings (byte-identical files) */
+    double best_saved;          /* save_best: the best epoch's metric (lower is better), NaN */
+    FILE *metrics_file;         /* during a fit: where log_every's step records go */
+    int64_t log_every;
+    rg_status step_status;      /* the first failed step record's */
     int resumed;                /* metrics append instead of truncating */
     rg_run_state state;
     int early_stopped, interrupted;
@@ -39,6 +44,11 @@ rg_status rg_run_build(rg_context *ctx, rg_recipe *recipe, const rg_dataset *tra
 rg_status rg_run_fit_epochs(rg_run *run);
 /* save.c */
 rg_status rg_run_write(rg_run *run, const char *path);
+/* series.c: checkpoint files. check: save's {epoch} field and what keep/save_best need;
+ * path: the file of `epoch` (-1: the best one); save_epoch: what an epoch's end writes. */
+rg_status rg_run_series_check(const char *save, int64_t keep, int best);
+void rg_run_series_path(const char *save, int64_t epoch, char *buf, size_t cap);
+rg_status rg_run_save_epoch(rg_run *run, const char *save, const rg_epoch_stats *s);
 rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path);
 /* Plugin state (plugin_state.c): appends a "plugin.I#state" tensor per plugin with state
  * hooks to ts (buffers in owned[np], for the caller to rg_free) and its byte count to cfg. */
@@ -49,6 +59,8 @@ rg_status rg_plugin_state_restore(rg_plugin_instance **pl, int np, const rg_chec
                                   const char *path);
 /* report.c: the JSON records (jansson), one line per epoch and the summary */
 rg_status rg_run_write_metrics(rg_run *run, FILE *f, const rg_epoch_stats *s);
+/* log_every: one record of step p->step ("record": "step", loss, lr, penalty, time). */
+rg_status rg_run_write_step(rg_run *run, FILE *f, const rg_progress *p);
 rg_status rg_run_write_summary(rg_run *run, const char *path);
 /* ranks_agree.c: data-parallel runs, every rank: local is this rank's setup status; returns
  * an error on every rank when any rank failed or loaded other plugin files than rank 0. */

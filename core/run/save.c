@@ -125,19 +125,24 @@ rg_status rg_run_write(rg_run *run, const char *path)
             (long long)s.epoch, (long long)s.step, (long long)s.opt_steps, s.lr.plateau_scale,
             s.lr.plateau_best, (long long)s.lr.plateau_wait, s.es_best,
             (long long)s.es_best_epoch, (long long)s.es_wait);
+    if (!isnan(run->best_saved))
+        fprintf(f, "state.save_best=%.17g\n", run->best_saved);
     /* an epoch stopped between batches (SIGINT, rg_run_request_stop): where it goes on */
     if (s.part.batch > 0) {
         fprintf(f, "state.batch=%lld\nstate.partial=%.17g,%.17g,%.17g,%lld,%lld\n",
-                (long long)s.part.batch, s.part.loss_sum, s.part.pen_sum, s.part.seconds,
+                (long long)s.part.batch, s.part.loss_sum, s.part.pen_sum, (double)NAN,
                 (long long)s.part.hits, (long long)s.part.seen);
         for (int k = 0; k < run->cfg.num_regs; k++)
             fprintf(f, "state.partial_penalty.%d=%.17g\n", k, s.part.penalty[k]);
     }
+    /* No wall-clock time in the file (nan in the timing fields the format has): the same
+     * seed and threads then write the same bytes, which users compare with cmp or a hash;
+     * the metrics file keeps the timings. */
     for (int64_t e = 0; e < run->epochs_done; e++) {
         const rg_epoch_stats *h = &run->history[e];
         fprintf(f, "history.%lld=%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", (long long)e,
                 h->train_loss, h->train_accuracy, h->train_penalty, h->val_loss,
-                h->val_accuracy, h->seconds);
+                h->val_accuracy, (double)NAN);
     }
     int bad = fclose(f) != 0;
     json_t *meta = rg_run_identity_json(run);
@@ -240,6 +245,8 @@ rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path)
     s.lr.plateau_wait = lw;
     s.es_best_epoch = ebe;
     s.es_wait = ew;
+    run->best_saved = NAN;
+    parse_d(c, "state.save_best", &run->best_saved); /* save_best: the best so far */
     memset(&s.part, 0, sizeof s.part);
     long long pb = 0;
     if (parse_ll(c, "state.batch", &pb) && pb > 0) {
@@ -263,6 +270,7 @@ rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path)
     rg_trainer_set_state(run->trainer, &s);
     run->epochs_done = 0;
     run->seconds_sum = 0;
+    run->timed_epochs = 0;
     for (int64_t k = 0; k < e && k <= run->cfg.epochs; k++) {
         char key[48], buf[512];
         snprintf(key, sizeof key, "history.%lld", (long long)k);
@@ -275,7 +283,8 @@ rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path)
                    &h->train_penalty, &h->val_loss, &h->val_accuracy, &h->seconds) != 6)
             return rg_error_set(RG_ERR_FORMAT, "resume %s: bad %s record", path, key);
         run->epochs_done = k + 1;
-        run->seconds_sum += h->seconds;
+        if (isfinite(h->seconds)) /* checkpoints of 0.5 and before kept the timings */
+            run->seconds_sum += h->seconds, run->timed_epochs++;
     }
     run->resumed = 1;
     /* a finished run stays finished: fit again only evaluates nothing new */

@@ -350,7 +350,7 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
     int64_t first = t->part.batch > 0 && t->part.batch < batches ? t->part.batch : 0;
     double loss_sum = first ? t->part.loss_sum : 0.0, pen_sum = first ? t->part.pen_sum : 0.0;
     int64_t hits = first ? t->part.hits : 0, seen = first ? t->part.seen : 0;
-    t0 -= first ? t->part.seconds : 0.0;
+    t0 -= first && isfinite(t->part.seconds) ? t->part.seconds : 0.0;
     if (first)
         memcpy(t->penalty_epoch, t->part.penalty, sizeof t->penalty_epoch);
     else
@@ -404,7 +404,7 @@ rg_status rg_trainer_run_epoch(rg_trainer *t, rg_epoch_stats *stats)
         if (t->cfg.on_batch) {
             rg_progress p = {t->epoch + 1, t->cfg.epochs, i + 1, batches,
                              loss_sum / (double)seen, (double)hits / (double)seen,
-                             now_seconds() - t0};
+                             now_seconds() - t0, t->step, loss, pen};
             t->cfg.on_batch(t->cfg.user, &p);
         }
     }
@@ -542,6 +542,28 @@ double rg_trainer_sparsity(const rg_trainer *t, int k)
     return total ? (double)zeros / (double)total : NAN;
 }
 const char *rg_trainer_targets(const rg_trainer *t, int k) { return t->targets_text[k]; }
+
+void rg_trainer_layer_hooks(const rg_trainer *t, int layer, char *buf, size_t cap)
+{
+    const rg_layer *l = &t->model->layers[layer];
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int r = 0; r < t->cfg.num_regs; r++) {
+        int touches = 0;
+        for (int k = 0; k < t->num_targets && !touches; k++)
+            for (int p = 0; p < l->num_params; p++)
+                touches |= t->targets[k].reg_index == r && t->targets[k].param == &l->params[p];
+        for (int k = 0; k < t->num_sites && !touches; k++)
+            touches = t->sites[k].reg_index == r && t->sites[k].layer == layer;
+        if (!touches)
+            continue;
+        int w = snprintf(buf + len, cap - len, "%s%s", len ? ", " : "",
+                         t->cfg.regs[r]->plugin->desc.name);
+        if (w < 0 || (size_t)w >= cap - len)
+            return;
+        len += (size_t)w;
+    }
+}
 
 static void copy_weights(rg_trainer *t, int to_snapshot)
 {

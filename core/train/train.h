@@ -21,6 +21,8 @@ typedef struct rg_progress {
     int64_t batch, batches;   /* 1-based batch within the epoch */
     double loss, accuracy;    /* running means over the epoch so far */
     double seconds;           /* since the epoch started */
+    int64_t step;             /* optimizer steps of the run so far, this one included */
+    double step_loss, step_penalty; /* this step's data loss and regularizers' terms */
 } rg_progress;
 
 typedef struct rg_epoch_stats {
@@ -141,5 +143,8 @@ double rg_trainer_penalty(const rg_trainer *t, int k);
 double rg_trainer_sparsity(const rg_trainer *t, int k);
 /* Human-readable list of what regularizer k was attached to. */
 const char *rg_trainer_targets(const rg_trainer *t, int k);
+/* The regularizers touching layer `layer` (its tensors or an activation site after it),
+ * "name, name" into buf. */
+void rg_trainer_layer_hooks(const rg_trainer *t, int layer, char *buf, size_t cap);
 
 #endif

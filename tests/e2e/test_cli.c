@@ -154,12 +154,61 @@ Test(cli, corrupt_idx_magic_reports_what_was_expected)
 
 Test(cli, plain_progress_lines_when_stdout_is_not_a_tty)
 {
+    /* on a pipe: the epoch line only, unless --log-every N asks for a line every N batches */
     cr_assert_eq(run("train --model mlp:16 --epochs 1 --train-limit 2000 --val 0.1 --threads 2"),
                  0, "%s", err);
-    /* 15 batches of 128: a line at each tenth of the epoch, then the epoch line */
-    cr_assert(strstr(out, "  epoch 1/1 batch 2/15  loss ") != NULL, "%s", out);
-    cr_assert(strstr(out, "  epoch 1/1 batch 14/15  loss ") != NULL, "%s", out);
     cr_assert(strstr(out, "epoch   1  train loss ") != NULL, "%s", out);
+    cr_assert_null(strstr(out, "/1 batch "), "%s", out);
+    cr_assert_null(strchr(out, '\r'), "no redraws on a pipe: %s", out);
+    cr_assert_eq(run("train --model mlp:16 --epochs 1 --train-limit 2000 --val 0.1 --threads 2 "
+                     "--log-every 5"),
+                 0, "%s", err);
+    /* 15 batches of 128: lines at 5 and 10 (the 15th is the epoch line) */
+    cr_assert(strstr(out, "  epoch 1/1 batch 5/15  loss "), "%s", out);
+    cr_assert(strstr(out, "  epoch 1/1 batch 10/15  loss "), "%s", out);
+    cr_assert_null(strstr(out, "batch 15/15"), "%s", out);
+    cr_assert_null(strstr(out, "batch 4/15"), "%s", out);
+    cr_assert(strstr(out, " img/s  ETA 0:"), "%s", out);
+}
+
+Test(cli, log_every_adds_step_records_with_a_timestamp_to_the_metrics)
+{
+    char args[512];
+    snprintf(args, sizeof args,
+             "train --model mlp:16 --epochs 2 --train-limit 2000 --val 0.1 --threads 2 "
+             "--log-every 4 --metrics %s/m.jsonl --reg l2 --quiet",
+             tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    char path[128], text[1 << 15];
+    snprintf(path, sizeof path, "%s/m.jsonl", tmpdir);
+    slurp(path, text, sizeof text);
+    /* 15 steps an epoch: step records at 4, 8, 12 and 16, 20, 24, 28; epoch lines at 15, 30 */
+    int steps = 0, epochs = 0;
+    for (const char *l = text; *l; l = strchr(l, '\n') + 1) {
+        static const char head[] = "{\"record\": \"step\", \"step\": ";
+        if (!strncmp(l, head, strlen(head))) {
+            long long s = strtoll(l + strlen(head), NULL, 10);
+            cr_assert_eq(s % 4, 0, "%.100s", l);
+            cr_assert(strstr(l, "\"loss\": ") && strstr(l, "\"lr\": 0.05") &&
+                          strstr(l, "\"penalty\": "),
+                      "%.200s", l);
+            steps++;
+        } else {
+            epochs++;
+            cr_assert(strstr(l, epochs == 1 ? "\"step\": 15, \"time\": \"20"
+                                            : "\"step\": 30, \"time\": \"20"),
+                      "%.300s", l);
+        }
+        cr_assert(strstr(l, "\"time\": \"20") && strstr(l, "Z\"}"), "%.300s", l);
+        if (!strchr(l, '\n'))
+            break;
+    }
+    cr_assert_eq(steps, 7, "%s", text);
+    cr_assert_eq(epochs, 2, "%s", text);
+    /* the learning-curve plot reads the epoch records and leaves the step records out */
+    snprintf(args, sizeof args, "plot %s/m.jsonl -o %s/m.png", tmpdir, tmpdir);
+    cr_assert_eq(run(args), 0, "%s", err);
+    cr_assert(strstr(out, ": 2 epochs"), "%s", out);
 }
 
 Test(cli, plugins_lists_l2_with_its_schema)

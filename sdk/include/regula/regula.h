@@ -490,6 +490,31 @@ RG_API rg_status rg_run_save(rg_run *run, const char *path);
  * or "aug NAME VERSION (SPEC)"; borrowed from the run. */
 RG_API const char *rg_run_describe_plugins(rg_run *run);
 
+/* ---- model summary and checkpoint contents (0.6) ------------------------------------ */
+
+/* One layer of a model, as Keras's model.summary() lists it. */
+typedef struct rg_layer_info {
+    uint32_t struct_size;
+    const char *name;        /* "conv1", "relu1": what layers= and after= take; borrowed */
+    const char *type;        /* "dense", "conv", "relu", "maxpool", ...; borrowed */
+    int64_t out_c, out_h, out_w; /* one sample's output (a flat layer: out_c features) */
+    int64_t parameters;      /* trainable scalars (weights and biases) */
+    double weight_norm;      /* L2 norm of its trainable scalars (0 when it has none) */
+    double zeros;            /* fraction of them that are exactly 0 (NaN when none) */
+} rg_layer_info;
+
+RG_API int rg_model_layer_count(const rg_model *m);
+/* Errors: RG_ERR_INVALID (index outside [0, rg_model_layer_count), info's struct_size). */
+RG_API rg_status rg_model_get_layer(const rg_model *m, int index, rg_layer_info *info);
+/* The run's regularizers that touch layer `index`: penalties and constraints on its weights
+ * or biases, activation hooks after it; "name, name" into buf ("" when none). */
+RG_API rg_status rg_run_layer_hooks(rg_run *run, int index, char *buf, size_t cap);
+/* What a checkpoint written by rg_run_save holds, as JSON (free with rg_free): the identity
+ * (regula_version, data, model, parameters, seed, threads, plugins with version, spec,
+ * params and targets), epochs_done, recipe, state (epoch, step, optimizer steps) and history
+ * (per-epoch train/validation metrics). Errors: RG_ERR_IO, RG_ERR_FORMAT. */
+RG_API rg_status rg_checkpoint_describe(rg_context *ctx, const char *path, char **json);
+
 /* ---- fault attribution (0.2) ------------------------------------------------------ */
 
 /* Async-signal-safe: writes one line per plugin hook running right now in this process
