@@ -38,6 +38,7 @@ int rg_cmd_predict(int argc, char **argv);
 int rg_cmd_export(int argc, char **argv);
 int rg_cmd_plot(int argc, char **argv);
 int rg_cmd_info(int argc, char **argv);
+int rg_cmd_complete(int argc, char **argv);
 /* Print "regula: <message>" to stderr and return the exit code 1 (2 for
  * usage errors). */
 int rg_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -37,8 +37,10 @@ static const char usage[] =
     "  dataset export SRC --png DIR\n"
     "             write a dataset as folders of PNG images\n"
     "\n"
-    "options:\n"
-    "  -h, --help     this text\n"
+    "  help CMD   the help of a command (as regula CMD --help)\n"
+    "\n"
+    "options (of every command):\n"
+    "  -h, --help     the command's help\n"
     "  --version      library version and plugin ABI version\n"
     "  --allow-insecure-plugins  (any command) load plugin files that other users can\n"
     "                 write, which are refused by default\n"
@@ -53,7 +55,21 @@ static const char usage[] =
     "                       1: what --allow-insecure-plugins does\n"
     "  REGULA_PLUGIN_PROBE  0: load plugin files without the forked probe load\n"
     "  REGULA_PLUGIN_PROBE_TIMEOUT\n"
-    "                       seconds a plugin may take to load in the probe (default 10)\n";
+    "                       seconds a plugin may take to load in the probe (default 10)\n"
+    "\n"
+    "exit status (the same for every command):\n"
+    "  0    done\n"
+    "  1    a data, file or run error (bad data, unreadable checkpoint, failed check)\n"
+    "  2    a usage error (unknown command or flag, a value out of range)\n"
+    "  3    a plugin crashed, called exit() or hung (regula train names it and keeps the\n"
+    "       last checkpoint)\n"
+    "  130, 143  interrupted by SIGINT or SIGTERM (the checkpoint was written)\n";
+
+static int version(void)
+{
+    printf("regula %s (plugin ABI %d.%d)\n", rg_version(), REGULA_ABI_MAJOR, REGULA_ABI_MINOR);
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -77,15 +93,20 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") && argc >= 3) { /* regula help CMD [SUB]: regula CMD [SUB] --help */
+        char *again[5] = {argv[0], argv[2], argc >= 4 ? argv[3] : "--help", "--help", NULL};
+        return main(argc >= 4 ? 4 : 3, again);
+    }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         fputs(usage, stdout);
         return 0;
     }
-    if (!strcmp(cmd, "--version")) {
-        printf("regula %s (plugin ABI %d.%d)\n", rg_version(), REGULA_ABI_MAJOR,
-               REGULA_ABI_MINOR);
-        return 0;
-    }
+    if (!strcmp(cmd, "__complete")) /* the bash completion's source of words */
+        return rg_cmd_complete(argc - 1, argv + 1);
+    /* --version anywhere before a "--" (sweep's train arguments): every command has it */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--version"))
+            return version();
     if (!strcmp(cmd, "train")) {
         int rc = rg_cli_mpi_start(&argc, &argv);
         return rc ? rc : rg_cli_mpi_finish(rg_cmd_train(argc - 1, argv + 1));
