@@ -379,3 +379,31 @@ Test(cli, eval_reproduces_the_training_runs_test_metrics_and_predict_classifies_
     snprintf(args, sizeof args, "predict %s/m.ckpt %s/m.ckpt", tmpdir, tmpdir);
     expect_failure(args, "not a PNG file (bad signature)");
 }
+
+Test(cli, every_command_has_help_and_version_and_regula_help_cmd)
+{
+    const char *cmds[] = {"train", "info", "sweep", "plugins", "plugin check", "eval", "predict",
+                          "export", "plot", "augment", "dataset", "sweep report", NULL};
+    static char help[1 << 16];
+    for (int i = 0; cmds[i]; i++) {
+        char args[128];
+        snprintf(args, sizeof args, "%s --help", cmds[i]);
+        cr_assert_eq(run(args), 0, "%s: %s", args, err);
+        cr_assert(strstr(out, "usage: regula "), "%s: %s", args, out);
+        snprintf(help, sizeof help, "%s", out);
+        snprintf(args, sizeof args, "%s -h", cmds[i]);
+        cr_assert_eq(run(args), 0, "%s: %s", args, err);
+        cr_assert_str_eq(out, help, "%s differs from --help", args);
+        snprintf(args, sizeof args, "help %s", cmds[i]);
+        cr_assert_eq(run(args), 0, "%s: %s", args, err);
+        cr_assert_str_eq(out, help, "regula %s differs from --help", args);
+        snprintf(args, sizeof args, "%s --version", cmds[i]);
+        cr_assert_eq(run(args), 0, "%s: %s", args, err);
+        cr_assert(!strncmp(out, "regula 0.", 9) && strstr(out, "(plugin ABI 1."), "%s: %s", args,
+                  out);
+    }
+    cr_assert_eq(run("--help"), 0);
+    cr_assert(strstr(out, "exit status (the same for every command):") &&
+                  strstr(out, "  2    a usage error") && strstr(out, "  3    a plugin crashed"),
+              "%s", out);
+}
