@@ -13,6 +13,7 @@ PACKAGES=(gcc make cmake pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev
           libopenmpi-dev openmpi-bin   # data-parallel training (mpirun -np N regula train)
           tmux                         # tests/e2e/test_tty.py reads the progress bar back
           help2man                     # the man pages, from each command's --help
+          dpkg-dev                     # cpack -G DEB (dpkg-shlibdeps) for tests/sdk/test_deb.sh
           clang libclang-rt-14-dev libomp-14-dev)  # the libFuzzer stage of `test`
 JOBS=$(nproc 2>/dev/null || echo 2)
 
