@@ -11,6 +11,7 @@
 
 static const char usage[] =
     "usage: regula plot FILE.jsonl -o OUT.png [options]\n"
+    "       regula plot RUN1.jsonl RUN2.jsonl ... -o OUT.png [--label TEXT ...]\n"
     "\n"
     "Draws learning curves from a JSON Lines file (one object per line) as a PNG\n"
     "for a report. The kind of plot follows from the records (\"trial\" -> sweep):\n"
@@ -30,9 +31,17 @@ static const char usage[] =
     "           Trials whose status is not \"ok\" or without the metric are skipped.\n"
     "           When other parameters vary too, each combination of their values\n"
     "           is its own series, named in the legend.\n"
+    "  compare  two or more metrics files (up to 10): the runs overlaid, one colour\n"
+    "           each, in panels for the loss (validation a line, training a line\n"
+    "           with dots), the validation accuracy, the learning rate and each\n"
+    "           regularizer's penalty. The legend names each run by its --label (in\n"
+    "           the order of the files), else by the regularizers and augmenters its\n"
+    "           metrics file records; the title says the model and data when the\n"
+    "           runs share them.\n"
     "\n"
     "options:\n"
     "  -o, --output FILE  the PNG to write (required)\n"
+    "  --label TEXT       compare: the next run's name in the legend (repeatable)\n"
     "  --title TEXT       title above the plot (default: the input file's name)\n"
     "  --width PX         image width in pixels, 200..8000\n"
     "                     (default 1200 for metrics, 800 for a sweep)\n"
@@ -68,6 +77,9 @@ int rg_cmd_plot(int argc, char **argv)
 {
     rg_plot_options o = {0};
     const char *in = NULL, *out = NULL;
+    enum { MAX_RUNS = 10 };
+    const char *ins[MAX_RUNS + 1], *labels[MAX_RUNS + 1];
+    int nin = 0, nlabels = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -88,13 +100,14 @@ int rg_cmd_plot(int argc, char **argv)
         if (rc == 0)
             continue;
         if (a[0] != '-' || !strcmp(a, "-")) {
-            if (in)
-                return rg_cli_fail(2, "plot: one input file expected, got '%s' and '%s'", in, a);
-            in = a;
+            if (nin == MAX_RUNS)
+                return rg_cli_fail(2, "plot: at most %d input files", MAX_RUNS);
+            ins[nin++] = a;
+            in = ins[0];
             continue;
         }
         static const char *valued[] = {"-o", "--output", "--title", "--width", "--height",
-                                       "--param", "--metric", NULL};
+                                       "--param", "--metric", "--label", NULL};
         int known = 0;
         for (int k = 0; valued[k] && !known; k++)
             known = !strcmp(a, valued[k]);
@@ -113,6 +126,8 @@ int rg_cmd_plot(int argc, char **argv)
             o.param = v;
         else if (!strcmp(a, "--metric"))
             o.metric = v;
+        else if (!strcmp(a, "--label") && nlabels < MAX_RUNS)
+            labels[nlabels++] = v;
         else if ((st = rg_arg_int(a, v, RG_PLOT_MIN_SIZE, RG_PLOT_MAX_SIZE, &n)) == RG_OK) {
             if (!strcmp(a, "--width"))
                 o.width = (int)n;
@@ -127,12 +142,19 @@ int rg_cmd_plot(int argc, char **argv)
     if (!out)
         return rg_cli_fail(2, "plot: expected -o OUT.png (see regula plot --help)");
 
+    if (nlabels && nlabels != nin)
+        return rg_cli_fail(2, "plot: %d --label for %d input files (one each, in order)",
+                           nlabels, nin);
     rg_plot_info info;
-    rg_status st = rg_plot_file(in, out, &o, &info);
+    rg_status st = nin > 1 ? rg_plot_compare(ins, nlabels ? labels : NULL, nin, &o, out, &info)
+                           : rg_plot_file(in, out, &o, &info);
     rg_plot_release_caches();
     if (st != RG_OK)
         return rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "plot: %s", rg_cli_error_message());
-    if (info.kind == RG_PLOT_METRICS) {
+    if (nin > 1) {
+        printf("wrote %s (%dx%d): %d runs in %d panels\n", out, info.width, info.height,
+               info.series, info.npanels);
+    } else if (info.kind == RG_PLOT_METRICS) {
         printf("wrote %s (%dx%d): %d epoch%s", out, info.width, info.height, info.points,
                info.points == 1 ? "" : "s");
         if (isfinite(info.best_x))

@@ -344,7 +344,13 @@ double rg_jsonl_number(const rg_jsonl_record *r, const char *object, const char 
     return f && f->type == RG_JV_NUMBER ? f->number : NAN;
 }
 
-int rg_jsonl_is_step(const rg_jsonl_record *r)
+const char *rg_jsonl_string(const rg_jsonl_record *r, const char *key)
 {
-    return isfinite(rg_jsonl_number(r, NULL, "batch"));
+    const rg_jv_field *f = rg_jsonl_get(r, NULL, key);
+    return f && f->type == RG_JV_STRING ? f->string : NULL;
+}
+
+int rg_jsonl_is_extra(const rg_jsonl_record *r)
+{
+    return rg_jsonl_string(r, "record") != NULL;
 }

@@ -87,7 +87,7 @@ rg_status rg_plot_metrics(const char *path, const rg_jsonl *j, const rg_plot_opt
     /* A record without an epoch follows the one before it; step records stay out. */
     int kept = 0;
     for (int i = 0; i < n; i++) {
-        if (rg_jsonl_is_step(&j->records[i]))
+        if (rg_jsonl_is_extra(&j->records[i]))
             continue;
         double e = rg_jsonl_number(&j->records[i], NULL, "epoch");
         rows[kept].epoch = isfinite(e) ? e : (kept ? rows[kept - 1].epoch + 1 : 1);

@@ -65,9 +65,12 @@ void rg_jsonl_destroy(rg_jsonl *j);
 const rg_jv_field *rg_jsonl_get(const rg_jsonl_record *r, const char *object, const char *key);
 /* The number of `key` (NaN when absent, null, or not a number). */
 double rg_jsonl_number(const rg_jsonl_record *r, const char *object, const char *key);
-/* A per-step record of a metrics file (train --log-every: it has a "batch"), which the
- * per-epoch plots leave out. */
-int rg_jsonl_is_step(const rg_jsonl_record *r);
+/* A record of a metrics file that is not an epoch's: it names its kind in "record" (the run
+ * record that opens the file, train --log-every's step records). Per-epoch plots leave
+ * them out. */
+int rg_jsonl_is_extra(const rg_jsonl_record *r);
+/* The string of `key` at the top level; NULL when absent or not a string. */
+const char *rg_jsonl_string(const rg_jsonl_record *r, const char *key);
 
 /* ---- axes ------------------------------------------------------------------ */
 #define RG_PLOT_MAX_TICKS 32
@@ -151,6 +154,11 @@ typedef struct rg_plot_info {
  * (with its number), empty file, nothing plottable, an unknown or
  * non-numeric --param, a forced log scale over non-positive values, a PNG
  * that cannot be written. */
+/* Several runs' metrics files in one figure (2 to RG_PLOT_PALETTE_SIZE): loss, validation
+ * accuracy, learning rate and each regularizer's penalty against epoch, a colour per run
+ * (the palette in order), labels[r] (NULL: from the run record) in the legend. */
+rg_status rg_plot_compare(const char *const *paths, const char *const *labels, int nruns,
+                          const rg_plot_options *o, const char *out, rg_plot_info *info);
 rg_status rg_plot_file(const char *in_path, const char *out_png, const rg_plot_options *opt,
                        rg_plot_info *info);
 /* Frees the font caches cairo keeps for the life of the process. Only when

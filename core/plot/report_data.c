@@ -56,7 +56,7 @@ static int read_seed(const char *path, double *rows, int cap)
     int n = 0;
     for (int i = 0; i < j->nrecords; i++) {
         double e = rg_jsonl_number(&j->records[i], NULL, "epoch");
-        if (!(e >= 1 && e <= cap) || rg_jsonl_is_step(&j->records[i]))
+        if (!(e >= 1 && e <= cap) || rg_jsonl_is_extra(&j->records[i]))
             continue;
         int k = (int)e - 1;
         double *row = rows + (size_t)k * 4;

@@ -71,10 +71,13 @@ rg_status rg_run_fit_epochs(rg_run *run)
         rg_trainer_val_count(run->trainer) == 0)
         st = rg_error_set(RG_ERR_INVALID, "save_best needs a validation split (val > 0): it "
                           "keeps the best validation epoch");
+    int appending = run->resumed || run->epochs_done;
     if (st == RG_OK && *metrics_path && run->ctx->dist.rank == 0 &&
-        !(metrics = fopen(metrics_path, run->resumed || run->epochs_done ? "a" : "w")))
+        !(metrics = fopen(metrics_path, appending ? "a" : "w")))
         st = rg_error_set(RG_ERR_IO, "metrics %s: cannot write: %s", metrics_path,
                           strerror(errno));
+    if (st == RG_OK && metrics && !appending)
+        st = rg_run_write_run_record(run, metrics);
     int complete = 0, stopped = 0;
     int64_t ran = 0;
     run->metrics_file = metrics;

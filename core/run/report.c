@@ -91,6 +91,35 @@ static rg_status write_line(rg_run *run, FILE *f, json_t *o)
     return RG_OK;
 }
 
+/* specs joined by spaces (a spec holds none): "l2:lambda=5e-4 dropout:rate=0.3" */
+static json_t *specs(rg_plugin_instance *const *pis, int n)
+{
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += strlen(pis[i]->spec) + 1;
+    char *text = calloc(len + 1, 1);
+    if (!text)
+        return NULL;
+    for (int i = 0; i < n; i++) {
+        if (i)
+            strcat(text, " ");
+        strcat(text, pis[i]->spec);
+    }
+    json_t *o = json_string(text);
+    free(text);
+    return o;
+}
+
+rg_status rg_run_write_run_record(rg_run *run, FILE *f)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "record", "run", "model",
+                          run->model->spec.text, "data", rg_recipe_string(run->recipe, "data"),
+                          "seed", (json_int_t)run->cfg.seed, "batch", (json_int_t)run->cfg.batch,
+                          "regularizers", specs(run->cfg.regs, run->cfg.num_regs), "augmenters",
+                          specs(run->cfg.augs, run->cfg.num_augs), "time", timestamp());
+    return write_line(run, f, o);
+}
+
 rg_status rg_run_write_step(rg_run *run, FILE *f, const rg_progress *p)
 {
     json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "record", "step", "step",

@@ -59,6 +59,10 @@ rg_status rg_plugin_state_restore(rg_plugin_instance **pl, int np, const rg_chec
                                   const char *path);
 /* report.c: the JSON records (jansson), one line per epoch and the summary */
 rg_status rg_run_write_metrics(rg_run *run, FILE *f, const rg_epoch_stats *s);
+/* The first line of a new metrics file: {"record": "run", model, data, seed, batch,
+ * regularizers, augmenters (their specs, space-separated), time}: what regula plot's
+ * titles and legends say. */
+rg_status rg_run_write_run_record(rg_run *run, FILE *f);
 /* log_every: one record of step p->step ("record": "step", loss, lr, penalty, time). */
 rg_status rg_run_write_step(rg_run *run, FILE *f, const rg_progress *p);
 rg_status rg_run_write_summary(rg_run *run, const char *path);

@@ -182,11 +182,16 @@ Test(cli, log_every_adds_step_records_with_a_timestamp_to_the_metrics)
     char path[128], text[1 << 15];
     snprintf(path, sizeof path, "%s/m.jsonl", tmpdir);
     slurp(path, text, sizeof text);
-    /* 15 steps an epoch: step records at 4, 8, 12 and 16, 20, 24, 28; epoch lines at 15, 30 */
+    /* the run record; 15 steps an epoch: step records at 4, 8, 12 and 16, 20, 24, 28; epoch
+     * lines at 15, 30 */
     int steps = 0, epochs = 0;
     for (const char *l = text; *l; l = strchr(l, '\n') + 1) {
         static const char head[] = "{\"record\": \"step\", \"step\": ";
-        if (!strncmp(l, head, strlen(head))) {
+        if (l == text) { /* the run record opens the file */
+            cr_assert(!strncmp(l, "{\"record\": \"run\", \"model\": \"mlp:16\"", 35) &&
+                          strstr(l, "\"regularizers\": \"l2\""),
+                      "%.300s", l);
+        } else if (!strncmp(l, head, strlen(head))) {
             long long s = strtoll(l + strlen(head), NULL, 10);
             cr_assert_eq(s % 4, 0, "%.100s", l);
             cr_assert(strstr(l, "\"loss\": ") && strstr(l, "\"lr\": 0.05") &&

@@ -671,3 +671,69 @@ Test(plot_cli, help_documents_every_option)
     cr_assert_eq(run("--help"), 0);
     cr_assert(strstr(out_text, "plot FILE.jsonl") != NULL);
 }
+
+/* ---- comparing runs ------------------------------------------------------------ */
+
+/* A metrics file as train --metrics writes it: the run record, then `n` epochs whose val
+ * loss falls from `start`; penalties of l2 when `l2`. */
+static const char *run_file(const char *name, const char *regs, double start, int n, int l2)
+{
+    char text[8192];
+    int len = snprintf(text, sizeof text,
+                       "{\"record\": \"run\", \"model\": \"mlp:64\", \"data\": \"fashion-mnist\", "
+                       "\"seed\": 1, \"batch\": 128, \"regularizers\": \"%s\", \"augmenters\": "
+                       "\"\", \"time\": \"2026-12-02T19:00:00.000Z\"}\n",
+                       regs);
+    for (int e = 1; e <= n; e++)
+        len += snprintf(text + len, sizeof text - (size_t)len,
+                        "{\"epoch\": %d, \"train_loss\": %g, \"train_accuracy\": %g, "
+                        "\"penalty\": 0, \"val_loss\": %g, \"val_accuracy\": %g, \"lr\": %g, "
+                        "\"seconds\": 0.1, \"penalties\": {%s}, \"step\": %d}\n"
+                        "{\"record\": \"step\", \"step\": %d, \"epoch\": %d, \"batch\": 1, "
+                        "\"loss\": 99, \"lr\": 0.05, \"penalty\": 0}\n",
+                        e, start / e, 0.5 + 0.04 * e, start / e + 0.1, 0.6 + 0.03 * e - 0.1 * start,
+                        0.05 / e, l2 ? "\"l2\": 0.01" : "", e * 10, e * 10 + 1, e + 1);
+    return write_file(name, text);
+}
+
+Test(plot, compare_draws_every_run_in_its_colour_with_a_penalty_panel)
+{
+    const char *paths[3] = {run_file("a.jsonl", "", 2.0, 6, 0),
+                            run_file("b.jsonl", "l2:lambda=1e-3", 1.5, 6, 1),
+                            run_file("c.jsonl", "l2:lambda=1e-2 dropout", 1.0, 4, 1)};
+    rg_plot_info info;
+    const char *out = tmp_path("cmp.png");
+    cr_assert_eq(rg_plot_compare(paths, NULL, 3, &(rg_plot_options){0}, out, &info), RG_OK,
+                 "%s", rg_cli_error_message());
+    cr_assert_eq(info.series, 3);
+    cr_assert_eq(info.npanels, 4, "loss, accuracy, lr and the l2 penalty");
+    image img = read_png(out);
+    cr_assert_eq(img.w, info.width);
+    cr_assert_eq(img.h, info.height);
+    for (int r = 0; r < 3; r++) {
+        /* a missing curve leaves 0 pixels of its colour; a drawn one, even short, dozens */
+        cr_assert_gt(count_color(&img, info.area[0], rg_plot_palette[r]), 40,
+                     "run %d has no loss curve", r);
+        cr_assert_gt(count_color(&img, info.area[1], rg_plot_palette[r]), 40,
+                     "run %d has no accuracy curve (%d pixels)", r,
+                     count_color(&img, info.area[1], rg_plot_palette[r]));
+    }
+    free(img.rgb);
+    /* a run without epochs is named */
+    const char *empty = write_file("e.jsonl", "{\"record\": \"run\", \"model\": \"m\"}\n");
+    const char *two[2] = {paths[0], empty};
+    cr_assert_eq(rg_plot_compare(two, NULL, 2, &(rg_plot_options){0}, out, &info),
+                 RG_ERR_FORMAT);
+    cr_assert(strstr(rg_cli_error_message(), "e.jsonl: no epoch records to compare"), "%s",
+              rg_cli_error_message());
+}
+
+Test(plot, a_metrics_plot_leaves_the_run_and_step_records_out)
+{
+    const char *path = run_file("s.jsonl", "l2", 2.0, 5, 1);
+    rg_plot_info info;
+    cr_assert_eq(rg_plot_file(path, tmp_path("s.png"), NULL, &info), RG_OK, "%s",
+                 rg_cli_error_message());
+    cr_assert_eq(info.points, 5, "5 epochs, not the 11 records");
+    cr_assert_float_eq(info.best_x, 5.0, 1e-12);
+}
