@@ -10,6 +10,7 @@
 #include "args.h"
 #include "cli.h"
 #include "cli_error.h"
+#include "../plot/plot.h"
 #include "regula/regula.h"
 
 #define MAX_AUGS 16
@@ -20,7 +21,9 @@ static const char usage[] =
     "\n"
     "Writes a PNG grid: N training images (default 8) down, the original in the\n"
     "first column and K augmented draws (default 6) beside it, each pixel drawn\n"
-    "Z x Z (default 3). SRC and SPEC as for regula train.\n";
+    "Z x Z (default 3). Columns are titled (original, draw 1, ...), rows carry the\n"
+    "image's class (its name where known, as for Fashion-MNIST), and the augmenter\n"
+    "specs are the caption. SRC and SPEC as for regula train.\n";
 
 typedef struct grid {
     int64_t c, h, w, rows, cols, zoom, gap, H, W;
@@ -38,6 +41,39 @@ static void put_cell(grid *g, int64_t row, int64_t col, const float *img)
                 v = v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v);
                 g->planes[(k * g->H + y0 + y) * g->W + x0 + x] = (uint8_t)(v * 255.0f + 0.5f);
             }
+}
+
+/* The grid with its column titles, each row's class and the specs as a caption. */
+static rg_status write_labeled(const grid *g, const char *data, const int32_t *labels,
+                               const char *const *specs, int naug, const char *out)
+{
+    enum { MAX_COLS = 33, MAX_ROWS = 64 };
+    char cols[MAX_COLS][24], rows[MAX_ROWS][48], caption[2048] = "";
+    const char *colp[MAX_COLS], *rowp[MAX_ROWS];
+    double cell_w = (double)(g->w * g->zoom + g->gap), cell_h = (double)(g->h * g->zoom + g->gap);
+    int wide = cell_w >= 60; /* short titles when a cell is narrow */
+    for (int64_t c = 0; c < g->cols && c < MAX_COLS; c++) {
+        if (c == 0)
+            snprintf(cols[c], sizeof cols[c], "%s", wide ? "original" : "orig");
+        else
+            snprintf(cols[c], sizeof cols[c], wide ? "draw %lld" : "%lld", (long long)c);
+        colp[c] = cols[c];
+    }
+    for (int64_t r = 0; r < g->rows && r < MAX_ROWS; r++) {
+        const char *name = rg_cli_class_name(data, labels[r]);
+        if (name)
+            snprintf(rows[r], sizeof rows[r], "%s", name);
+        else
+            snprintf(rows[r], sizeof rows[r], "class %d", (int)labels[r]);
+        rowp[r] = rows[r];
+    }
+    size_t len = 0;
+    for (int a = 0; a < naug && len < sizeof caption; a++)
+        len += (size_t)snprintf(caption + len, sizeof caption - len, "%s--aug %s",
+                                a ? " " : "", specs[a]);
+    rg_grid_layout lay = {(int)g->rows, (int)g->cols, (double)g->gap, (double)g->gap,
+                          cell_w, cell_h, colp, rowp, caption};
+    return rg_plot_labeled_grid(g->planes, g->c, g->H, g->W, &lay, out);
 }
 
 int rg_cmd_augment(int argc, char **argv)
@@ -137,12 +173,15 @@ int rg_cmd_augment(int argc, char **argv)
                 put_cell(&g, row, d + 1, x + row * px);
         }
     }
+    int labeled = 0;
+    if (st == RG_OK) {
+        labeled = 1;
+        st = write_labeled(&g, data, labels, specs, naug, out);
+    }
     if (st == RG_OK)
-        st = rg_image_write_png(ctx, out, g.planes, g.c, g.H, g.W);
-    if (st == RG_OK)
-        printf("wrote %s: %lld images x (original + %lld draws), %lldx%lld pixels\n", out,
+        printf("wrote %s: %lld images x (original + %lld draws), a grid of %lldx%lld pixels\n", out,
                (long long)images, (long long)draws, (long long)g.W, (long long)g.H);
-    else
+    else if (!labeled)
         rg_cli_error_set(st, "%s", st == RG_ERR_NOMEM ? "augment: out of memory"
                                                       : rg_context_error(ctx));
     rg_run_destroy(run);

@@ -39,6 +39,9 @@ int rg_cmd_export(int argc, char **argv);
 int rg_cmd_plot(int argc, char **argv);
 int rg_cmd_info(int argc, char **argv);
 int rg_cmd_complete(int argc, char **argv);
+/* The name of class `label` of data source `data` where regula knows it (Fashion-MNIST's,
+ * as its documentation names them), else NULL. */
+const char *rg_cli_class_name(const char *data, int64_t label);
 /* Print "regula: <message>" to stderr and return the exit code 1 (2 for
  * usage errors). */
 int rg_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

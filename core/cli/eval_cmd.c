@@ -11,10 +11,6 @@
 #include "cli.h"
 #include "regula/regula.h"
 
-/* Fashion-MNIST's class names, in label order (how its documentation names them). */
-static const char *const fashion[10] = {"tshirt_top", "trouser", "pullover", "dress", "coat",
-                                        "sandal", "shirt", "sneaker", "bag", "ankle_boot"};
-
 static int fail(rg_status st, const char *msg)
 {
     return rg_cli_fail(st == RG_ERR_INVALID ? 2 : 1, "%s", msg);
@@ -119,8 +115,8 @@ int rg_cmd_predict(int argc, char **argv)
             if (pr[j] > pr[best])
                 best = j;
         printf("%s\tclass %lld", argv[first + r], (long long)best);
-        if (strcmp(mi.data, "fashion-mnist") == 0 && best < 10)
-            printf(" (%s)", fashion[best]);
+        if (rg_cli_class_name(mi.data, best))
+            printf(" (%s)", rg_cli_class_name(mi.data, best));
         printf("\tp=%.4f\n", pr[best]);
     }
     int code = st == RG_OK ? 0 : fail(st, msg ? msg : message(ctx));

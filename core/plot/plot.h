@@ -15,6 +15,7 @@
 #define RG_PLOT_PLOT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "regula/status.h"
 
@@ -154,6 +155,18 @@ typedef struct rg_plot_info {
  * (with its number), empty file, nothing plottable, an unknown or
  * non-numeric --param, a forced log scale over non-positive values, a PNG
  * that cannot be written. */
+/* A grid of images with its labels: cells of cell_w x cell_h pixels, the first at (x0, y0)
+ * of the grid; a title per column, a label per row, a caption under it. */
+typedef struct rg_grid_layout {
+    int rows, cols;
+    double x0, y0, cell_w, cell_h;
+    const char *const *col_labels, *const *row_labels;
+    const char *caption;
+} rg_grid_layout;
+/* planes: c (1 or 3) planes of h x w bytes, the grid as regula augment composes it. */
+rg_status rg_plot_labeled_grid(const uint8_t *planes, int64_t c, int64_t h, int64_t w,
+                               const rg_grid_layout *g, const char *out);
+
 /* Several runs' metrics files in one figure (2 to RG_PLOT_PALETTE_SIZE): loss, validation
  * accuracy, learning rate and each regularizer's penalty against epoch, a colour per run
  * (the palette in order), labels[r] (NULL: from the run record) in the legend. */

@@ -337,9 +337,11 @@ Test(cli, augment_preview_writes_a_png_grid_of_the_expected_size)
     cr_assert_eq(fread(head, 1, sizeof head, f), sizeof head);
     fclose(f);
     cr_assert_eq(memcmp(head, "\x89PNG\r\n\x1a\n", 8), 0);
-    /* 5 columns and 3 rows of 28x28 cells at zoom 2, 2-pixel gaps */
-    cr_assert_eq(be32(head + 16), 2 + 5 * (56 + 2));
-    cr_assert_eq(be32(head + 20), 2 + 3 * (56 + 2));
+    /* 5 columns and 3 rows of 28x28 cells at zoom 2, 2-pixel gaps, with the row labels
+     * to the left, the column titles above (22 pixels) and the caption below (26) */
+    cr_assert_gt(be32(head + 16), 2 + 5 * (56 + 2));
+    cr_assert_eq(be32(head + 20), 22 + 2 + 3 * (56 + 2) + 26);
+    cr_assert(strstr(out, "grid of 292x176 pixels"), "%s", out);
     expect_failure("augment --aug l2 --preview x.png", "plugin l2 is a regularizer, not a augmenter");
 }
 

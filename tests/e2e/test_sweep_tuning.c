@@ -442,7 +442,9 @@ Test(sweep_tuning, halving_stops_what_cannot_learn_and_picks_the_grid_winner_for
     cr_assert_str_eq(status, "stopped", "trial 1 in the table:\n%s", h_out);
     snprintf(path, sizeof path, "%s/h/trial-1.metrics.jsonl", tmpdir);
     slurp(path, metrics, sizeof metrics);
-    cr_assert_eq(count(metrics, "\n"), 1, "%s has not one line:\n%s", path, metrics);
+    /* the run record, then one epoch */
+    cr_assert_eq(count(metrics, "\n"), 2, "%s has not one epoch line:\n%s", path, metrics);
+    cr_assert_eq(count(metrics, "\"epoch\": "), 1, "%s", metrics);
     cr_assert(strstr(metrics, "\"epoch\": 1,"), "%s", metrics);
     /* floor(3/3) = 1 goes on: trial 2 stops too */
     jsonl_line(h_jsonl, 2, hl, sizeof hl);

@@ -737,3 +737,56 @@ Test(plot, a_metrics_plot_leaves_the_run_and_step_records_out)
     cr_assert_eq(info.points, 5, "5 epochs, not the 11 records");
     cr_assert_float_eq(info.best_x, 5.0, 1e-12);
 }
+
+static int dark_pixels(const image *img, rg_plot_rect r)
+{
+    int n = 0;
+    for (int y = (int)r.y0; y < (int)r.y1; y++)
+        for (int x = (int)r.x0; x < (int)r.x1; x++) {
+            const unsigned char *px = img->rgb + ((size_t)y * img->w + x) * 3;
+            n += px[0] < 128 && px[1] < 128 && px[2] < 128;
+        }
+    return n;
+}
+
+Test(plot, the_augment_grid_carries_column_titles_row_classes_and_a_caption)
+{
+    /* a 2 x 3 grid of 20-pixel cells (gap 2), gray, each cell its own level */
+    enum { R = 2, C = 3, CELL = 20, GAP = 2, H = GAP + R * (CELL + GAP), W = GAP + C * (CELL + GAP) };
+    static uint8_t planes[H * W];
+    memset(planes, 0x80, sizeof planes);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            for (int y = 0; y < CELL; y++)
+                for (int x = 0; x < CELL; x++)
+                    planes[(GAP + r * (CELL + GAP) + y) * W + GAP + c * (CELL + GAP) + x] =
+                        (uint8_t)(200 + 10 * r + 3 * c);
+    const char *cols[C] = {"orig", "1", "2"}, *rows[R] = {"ankle_boot", "class 7"};
+    rg_grid_layout g = {R, C, GAP, GAP, CELL + GAP, CELL + GAP, cols, rows,
+                        "--aug hflip --aug rotate:degrees=15"};
+    const char *out = tmp_path("grid.png");
+    cr_assert_eq(rg_plot_labeled_grid(planes, 1, H, W, &g, out), RG_OK, "%s",
+                 rg_cli_error_message());
+    image img = read_png(out);
+    cr_assert_gt(img.w, W);
+    cr_assert_gt(img.h, H);
+    /* where the grid landed: the pixel of level 200 + 10 + 6 (row 1, column 2) */
+    int gx = -1, gy = -1;
+    for (int y = 0; y < img.h && gx < 0; y++)
+        for (int x = 0; x < img.w && gx < 0; x++)
+            if (is_color(&img, x, y, 0xd8d8d8))
+                gx = x, gy = y;
+    cr_assert_geq(gx, 0, "the grid's pixels are not in the image");
+    int left = gx - (GAP + 2 * (CELL + GAP)), top = gy - (GAP + 1 * (CELL + GAP));
+    cr_assert_gt(left, 30, "no room for the row labels: grid at x %d", left);
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < C; c++)
+            cr_assert(is_color(&img, left + GAP + c * (CELL + GAP) + 5,
+                               top + GAP + r * (CELL + GAP) + 5,
+                               (unsigned)(200 + 10 * r + 3 * c) * 0x010101u),
+                      "cell %d,%d not copied", r, c);
+    cr_assert_gt(dark_pixels(&img, (rg_plot_rect){0, top, left, top + H}), 20, "row labels");
+    cr_assert_gt(dark_pixels(&img, (rg_plot_rect){left, 0, left + W, top}), 5, "column titles");
+    cr_assert_gt(dark_pixels(&img, (rg_plot_rect){0, top + H, img.w, img.h}), 20, "caption");
+    free(img.rgb);
+}
