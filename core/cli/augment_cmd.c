@@ -177,6 +177,7 @@ int rg_cmd_augment(int argc, char **argv)
     if (st == RG_OK) {
         labeled = 1;
         st = write_labeled(&g, data, labels, specs, naug, out);
+        rg_plot_release_caches();
     }
     if (st == RG_OK)
         printf("wrote %s: %lld images x (original + %lld draws), a grid of %lldx%lld pixels\n", out,
