@@ -140,14 +140,48 @@ void rg_progress_epoch(void *user, const rg_epoch_info *s)
     }
     if (pp->tty && !pp->quiet)
         printf("\r\033[K");
-    printf("epoch %3lld  train loss %.4f acc %.4f", (long long)s->epoch, s->train_loss,
-           s->train_accuracy);
+    /* a table, so that a row fits 80 columns with every field labelled once: the
+     * labelled line it replaces wrapped at 93 */
+    if (!pp->header_done) {
+        printf("%5s  %10s  %6s  %8s  %8s  %6s  %7s\n", "epoch", "train loss", "acc",
+               "penalty", "val loss", "acc", "seconds");
+        pp->header_done = 1;
+    }
+    printf("%5lld  %10.4f  %6.4f", (long long)s->epoch, s->train_loss, s->train_accuracy);
     if (s->train_penalty != 0.0)
-        printf(" (+penalty %.4f)", s->train_penalty);
+        printf("  %8.4f", s->train_penalty);
+    else
+        printf("  %8s", "-");
     if (!isnan(s->val_loss))
-        printf("  val loss %.4f acc %.4f", s->val_loss, s->val_accuracy);
-    printf("  %.2f s\n", s->seconds);
+        printf("  %8.4f  %6.4f", s->val_loss, s->val_accuracy);
+    else
+        printf("  %8s  %6s", "-", "-");
+    printf("  %7.2f\n", s->seconds);
     fflush(stdout);
+}
+
+/* A note, word-wrapped to fit 80 columns, its later lines indented under its text. */
+static void note(const char *text)
+{
+    enum { WIDTH = 78, INDENT = 8 };
+    const char *p = text;
+    int col = printf("  note: ");
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        size_t w = strcspn(p, " ");
+        if (!w)
+            break;
+        if (col > INDENT && col + 1 + (int)w > WIDTH) {
+            col = printf("\n%*s", INDENT, "") - 1;
+        } else if (col > INDENT) {
+            putchar(' ');
+            col++;
+        }
+        col += printf("%.*s", (int)w, p);
+        p += w;
+    }
+    putchar('\n');
 }
 
 void rg_cli_diagnose(const rg_epoch_info *h, int64_t n)
@@ -163,18 +197,25 @@ void rg_cli_diagnose(const rg_epoch_info *h, int64_t n)
      * training loss still falls */
     if (best <= n - 3 && c->val_loss > 1.05 * h[best].val_loss &&
         c->train_loss < h[best].train_loss) {
-        printf("  note: overfitting? validation loss %.4f is %.0f%% above its best (epoch %lld) "
-               "while the training loss keeps falling\n",
-               c->val_loss, 100.0 * (c->val_loss / h[best].val_loss - 1.0),
-               (long long)h[best].epoch);
+        char text[256];
+        snprintf(text, sizeof text,
+                 "overfitting? validation loss %.4f is %.0f%% above its best (epoch %lld) "
+                 "while the training loss keeps falling",
+                 c->val_loss, 100.0 * (c->val_loss / h[best].val_loss - 1.0),
+                 (long long)h[best].epoch);
+        note(text);
         return;
     }
     /* underfitting: both losses flat for two epochs and close to each other */
     double train_gain = (p2->train_loss - c->train_loss) / p2->train_loss;
     double val_gain = (p2->val_loss - c->val_loss) / p2->val_loss;
-    if (train_gain < 0.01 && val_gain < 0.01 && c->val_loss < 1.1 * c->train_loss)
-        printf("  note: underfitting? training and validation loss have both stopped falling at "
-               "a similar level (%.4f, %.4f): more capacity, a higher learning rate or a "
-               "weaker regularizer may help\n",
-               c->train_loss, c->val_loss);
+    if (train_gain < 0.01 && val_gain < 0.01 && c->val_loss < 1.1 * c->train_loss) {
+        char text[256];
+        snprintf(text, sizeof text,
+                 "underfitting? training and validation loss have both stopped falling at a "
+                 "similar level (%.4f, %.4f): more capacity, a higher learning rate or a "
+                 "weaker regularizer may help",
+                 c->train_loss, c->val_loss);
+        note(text);
+    }
 }

@@ -1,6 +1,7 @@
 /* Progress output: on a terminal one redrawn line (a bar as wide as the terminal allows,
- * images/s, the ETA of the epoch and of the run); otherwise one line per epoch, plus one
- * every --log-every batches. */
+ * images/s, the ETA of the epoch and of the run); otherwise a line every --log-every
+ * batches. Either way a table row per epoch, under column heads, narrower than 80
+ * columns. */
 #ifndef RG_CLI_PROGRESS_H
 #define RG_CLI_PROGRESS_H
 
@@ -16,6 +17,7 @@ typedef struct rg_progress_printer {
     double last_draw;
     double epoch_seconds;      /* the finished epochs of this invocation, summed */
     int64_t epochs_timed;
+    int header_done;           /* the epoch table's column heads are out */
 } rg_progress_printer;
 
 void rg_progress_init(rg_progress_printer *pp, int quiet, int64_t batch_size,

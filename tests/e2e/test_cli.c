@@ -158,7 +158,8 @@ Test(cli, plain_progress_lines_when_stdout_is_not_a_tty)
     /* on a pipe: the epoch line only, unless --log-every N asks for a line every N batches */
     cr_assert_eq(run("train --model mlp:16 --epochs 1 --train-limit 2000 --val 0.1 --threads 2"),
                  0, "%s", err);
-    cr_assert(strstr(out, "epoch   1  train loss ") != NULL, "%s", out);
+    cr_assert(strstr(out, "epoch  train loss     acc   penalty  val loss     acc  seconds\n"
+                          "    1  ") != NULL, "%s", out);
     cr_assert_null(strstr(out, "/1 batch "), "%s", out);
     cr_assert_null(strchr(out, '\r'), "no redraws on a pipe: %s", out);
     cr_assert_eq(run("train --model mlp:16 --epochs 1 --train-limit 2000 --val 0.1 --threads 2 "
@@ -246,7 +247,16 @@ Test(cli, small_training_run_writes_summary_and_checkpoint)
              tmpdir, tmpdir);
     cr_assert_eq(run(args), 0, "%s", err);
     cr_assert(strstr(out, "test accuracy") != NULL, "%s", out);
-    cr_assert(strstr(out, "epoch   1  train loss") != NULL, "%s", out);
+    /* the epoch row under its heads: 1, train loss and accuracy, l2's penalty, the
+     * validation loss and accuracy, seconds */
+    const char *row = strstr(out, "  seconds\n");
+    cr_assert_not_null(row, "%s", out);
+    int epoch = 0;
+    double tl, ta, pen, vl, va, sec;
+    cr_assert_eq(sscanf(row + 10, "%d %lf %lf %lf %lf %lf %lf", &epoch, &tl, &ta, &pen, &vl,
+                        &va, &sec), 7, "%s", out);
+    cr_assert(epoch == 1 && tl > 0 && ta > 0 && ta <= 1 && pen > 0 && vl > 0 && va > 0 &&
+              va <= 1 && sec >= 0, "%s", out);
     cr_assert_eq(strstr(out, "\r"), NULL, "no carriage returns when stdout is not a TTY");
     char path[128], json[1 << 15];
     snprintf(path, sizeof path, "%s/s.json", tmpdir);

@@ -58,7 +58,13 @@ class ProgressBar(unittest.TestCase):
         self.assertRegex(lines[2], r"^  sgd lr 0.05, batch 128, 2 threads \(OpenBLAS \w+\)$")
         self.assertEqual(lines[3].split(), ["layer", "type", "output", "params",
                                             "regularized", "by"])
-        self.assertRegex(text, r"\nepoch   1  train loss \d\.\d{4} acc ")
+        # the epoch table: its heads, then epoch 1's row, no penalty column without a
+        # regularizer; no line of the screen wrapped (tmux would fill the 80th column)
+        self.assertRegex(text, r"\nepoch  train loss     acc   penalty  val loss     acc  "
+                               r"seconds\n    1      \d\.\d{4}  \d\.\d{4}         -    "
+                               r"\d\.\d{4}  \d\.\d{4}  +\d+\.\d\d\n")
+        for l in lines:
+            self.assertLess(len(l), 80, l)
         print("\n" + text.rstrip() + "\n")  # what the README shows
 
     def test_50_columns_leaves_fields_out_and_never_wraps(self):
