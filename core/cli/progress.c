@@ -91,6 +91,18 @@ void rg_progress_line(const rg_progress_printer *pp, const rg_batch_info *p, int
         buf[room] = '\0';
 }
 
+/* The epoch rows are a table, so that a row fits 80 columns with every field labelled
+ * once (the labelled line it replaced took 93); its heads come before the first bar or
+ * batch line, under the layer table. */
+static void heads(rg_progress_printer *pp)
+{
+    if (pp->header_done)
+        return;
+    printf("%5s  %10s  %6s  %8s  %8s  %6s  %7s\n", "epoch", "train loss", "acc", "penalty",
+           "val loss", "acc", "seconds");
+    pp->header_done = 1;
+}
+
 static int terminal_columns(void)
 {
     struct winsize ws;
@@ -111,6 +123,7 @@ void rg_progress_batch(void *user, const rg_batch_info *p)
         if (p->batch != p->batches && p->seconds - pp->last_draw < 0.05 && pp->last_draw >= 0)
             return;
         pp->last_draw = p->seconds;
+        heads(pp);
         char line[512];
         rg_progress_line(pp, p, terminal_columns(), line, sizeof line);
         printf("\r\033[K%s", line);
@@ -120,6 +133,7 @@ void rg_progress_batch(void *user, const rg_batch_info *p)
         return;
     }
     if (pp->log_every > 0 && p->batch % pp->log_every == 0 && p->batch != p->batches) {
+        heads(pp);
         double ips, el, rl;
         rates(pp, p, &ips, &el, &rl);
         char eta[24];
@@ -140,13 +154,7 @@ void rg_progress_epoch(void *user, const rg_epoch_info *s)
     }
     if (pp->tty && !pp->quiet)
         printf("\r\033[K");
-    /* a table, so that a row fits 80 columns with every field labelled once: the
-     * labelled line it replaces wrapped at 93 */
-    if (!pp->header_done) {
-        printf("%5s  %10s  %6s  %8s  %8s  %6s  %7s\n", "epoch", "train loss", "acc",
-               "penalty", "val loss", "acc", "seconds");
-        pp->header_done = 1;
-    }
+    heads(pp);
     printf("%5lld  %10.4f  %6.4f", (long long)s->epoch, s->train_loss, s->train_accuracy);
     if (s->train_penalty != 0.0)
         printf("  %8.4f", s->train_penalty);
