@@ -32,6 +32,8 @@ static const char usage[] =
     "             which trials overfit or underfit, the regularization path\n"
     "  plot FILE.jsonl -o OUT.png\n"
     "             learning curves of a train --metrics or sweep file\n"
+    "  plot RUN1.jsonl RUN2.jsonl ... -o OUT.png\n"
+    "             several runs' curves overlaid, to compare them\n"
     "  augment --aug SPEC --preview FILE.png\n"
     "             draw a grid of augmented training images\n"
     "  dataset export SRC --png DIR\n"

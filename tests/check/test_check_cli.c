@@ -12,49 +12,16 @@
 
 #include "regula/plugin.h"
 
-#define REGULA REGULA_TEST_BIN "/regula"
+#define CLI_RUN_NAME "check"
+#include "../cli_run.h"
 #define FX REGULA_CHECK_FIXTURES "/"
-
-static char out[1 << 16], err[1 << 16];
-static char tmpdir[64];
-
-static void setup(void)
-{
-    strcpy(tmpdir, "/tmp/regula-check-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
 
 /* Runs `regula plugin check ARGS`; returns the exit code (128+signal). */
 static int check(const char *args)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s plugin check %s >%s/out 2>%s/err", REGULA, args, tmpdir,
-             tmpdir);
-    int st = system(cmd);
-    char path[128];
-    snprintf(path, sizeof path, "%s/out", tmpdir);
-    slurp(path, out, sizeof out);
-    snprintf(path, sizeof path, "%s/err", tmpdir);
-    slurp(path, err, sizeof err);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+    snprintf(cmd, sizeof cmd, "plugin check %s", args);
+    return run_regula(0, cmd);
 }
 
 /* The report line of check `name`, copied into line (without newline). */

@@ -13,50 +13,19 @@
 
 #include "train/checkpoint.h"
 
-#define REGULA REGULA_TEST_BIN "/regula"
+#define CLI_RUN_NAME "ckpt"
+#include "../cli_run.h"
 #define SMALL "--train-limit 600 --threads 2 --seed 3 --no-test --quiet"
-
-static char out[1 << 17], err[1 << 16];
-static char tmpdir[64];
-
-static void setup(void)
-{
-    strcpy(tmpdir, "/tmp/regula-ckpt-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
 
 /* `regula ARGS` run in tmpdir; its exit code */
 static int run(const char *fmt, ...)
 {
-    char args[4096], cmd[8192];
+    char args[4096];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s >out 2>err", tmpdir, REGULA, args);
-    int st = system(cmd);
-    char path[128];
-    snprintf(path, sizeof path, "%s/out", tmpdir);
-    slurp(path, out, sizeof out);
-    snprintf(path, sizeof path, "%s/err", tmpdir);
-    slurp(path, err, sizeof err);
-    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+    return run_regula(1, args);
 }
 
 static int exists(const char *name)

@@ -10,47 +10,13 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#define REGULA REGULA_TEST_BIN "/regula"
-
-static char out[1 << 16], err[1 << 16];
-static char tmpdir[64];
-
-static void setup(void)
-{
-    strcpy(tmpdir, "/tmp/regula-cli-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
+#define CLI_RUN_NAME "cli"
+#include "../cli_run.h"
 
 /* Runs `regula ARGS`, returns its exit code (128+signal if it crashed). */
 static int run(const char *args)
 {
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s %s >%s/out 2>%s/err", REGULA, args, tmpdir, tmpdir);
-    int st = system(cmd);
-    char path[128];
-    snprintf(path, sizeof path, "%s/out", tmpdir);
-    slurp(path, out, sizeof out);
-    snprintf(path, sizeof path, "%s/err", tmpdir);
-    slurp(path, err, sizeof err);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+    return run_regula(0, args);
 }
 
 static void expect_failure(const char *args, const char *message)
@@ -165,7 +131,7 @@ Test(cli, plain_progress_lines_when_stdout_is_not_a_tty)
     cr_assert_eq(run("train --model mlp:16 --epochs 1 --train-limit 2000 --val 0.1 --threads 2 "
                      "--log-every 5"),
                  0, "%s", err);
-    /* 15 batches of 128: lines at 5 and 10 (the 15th is the epoch line) */
+    /* 15 batches of 128: lines at 5 and 10 (after the 15th, the epoch row) */
     cr_assert(strstr(out, "  epoch 1/1 batch 5/15  loss "), "%s", out);
     cr_assert(strstr(out, "  epoch 1/1 batch 10/15  loss "), "%s", out);
     cr_assert_null(strstr(out, "batch 15/15"), "%s", out);

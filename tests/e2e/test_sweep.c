@@ -12,48 +12,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REGULA REGULA_TEST_BIN "/regula"
+#define CLI_RUN_NAME "sweep"
+#include "../cli_run.h"
 #define TINY "--model mlp:16 --train-limit 600 --epochs 1 --reg l2"
-
-static char out[1 << 16], err[1 << 16];
-static char tmpdir[64];
-
-static void setup(void)
-{
-    strcpy(tmpdir, "/tmp/regula-sweep-XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, cap - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-}
 
 /* Runs `regula ARGS` (through sh, so ARGS may quote), returns its exit code. */
 static int run(const char *args)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s >%s/out 2>%s/err", REGULA, args, tmpdir, tmpdir);
-    int st = system(cmd);
-    char path[128];
-    snprintf(path, sizeof path, "%s/out", tmpdir);
-    slurp(path, out, sizeof out);
-    snprintf(path, sizeof path, "%s/err", tmpdir);
-    slurp(path, err, sizeof err);
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+    return run_regula(0, args);
 }
 
 static void expect_usage_error(const char *args, const char *message)

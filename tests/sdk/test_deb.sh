@@ -5,12 +5,9 @@
 # temporary root (dpkg -x) work: the installed regula finds its installed plugins, the SDK
 # template builds against the installed headers and CMake package, and trains with both.
 #   test_deb.sh BUILD_DIR
-set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" deb
 BUILD=$1
-TMP=$(mktemp -d /tmp/regula-deb-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "--- $*"; }
 
 step "cpack -G DEB"
 (cd "$BUILD" && cpack -G DEB -B "$TMP/pkg" >"$TMP/cpack.log" 2>&1) ||

@@ -6,13 +6,10 @@
 # regula, which must also find its own stock plugins; builds and runs the embedding
 # example (find_package and pkg-config) and the Python example on the installed package.
 #   test_install.sh BUILD_DIR SOURCE_DIR
-set -euo pipefail
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" install
 BUILD=$1
 SRC=$2
-TMP=$(mktemp -d /tmp/regula-install-XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "--- $*"; }
 
 step "cmake --install to $TMP/prefix"
 cmake --install "$BUILD" --prefix "$TMP/prefix" >/dev/null
