@@ -26,7 +26,9 @@ enum {
     RG_SITE_SPLIT = 3,
     RG_SITE_AUGMENT = 100,   /* + augmenter index */
     RG_SITE_AUGMENT_PICK = 500, /* + first index of a one-of group */
-    RG_SITE_ACTIVATION = 1000 /* + hook site index */
+    RG_SITE_ACTIVATION = 1000, /* + hook site index */
+    RG_SITE_WEIGHT = 2000,     /* + target index: weight transforms (ABI 1.5) */
+    RG_SITE_GRADIENT = 3000    /* + target index: gradient hooks (ABI 1.5) */
 };
 
 void rg_rng_stream_init(rg_rng_stream *s, uint64_t seed, uint64_t epoch, uint64_t step,

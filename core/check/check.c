@@ -140,6 +140,18 @@ static rg_status run_regularizer(runner *r)
     if (p->reg.targets && run(r, "targets distributions", LIFE " targets()", rg_check_targets,
                               NULL) < 0)
         return RG_ERR_IO;
+    if (p->reg.weight_forward) {
+        const char *hooks = LIFE " weight_forward() weight_backward()";
+        if (run(r, "transform gradient", hooks, rg_check_weight_gradient, NULL) < 0 ||
+            run(r, "transform threads", hooks, rg_check_param_threads, NULL) < 0)
+            return RG_ERR_IO;
+    }
+    if (p->reg.gradient && !p->reg.weight_forward &&
+        run(r, "gradient hook threads", LIFE " gradient()", rg_check_param_threads, NULL) < 0)
+        return RG_ERR_IO;
+    if (p->reg.step_wrap &&
+        run(r, "step wrapper", LIFE " step_wrap()", rg_check_step_wrap, NULL) < 0)
+        return RG_ERR_IO;
     if (p->reg.activation_forward) {
         const char *hooks = LIFE " activation_state_bytes() activation_forward() "
                                  "activation_backward()";

@@ -138,6 +138,13 @@ rg_check_verdict rg_check_linear_decay(rg_check_child *, const rg_check_ctx *,
                                        const void *, char *, size_t);
 rg_check_verdict rg_check_project(rg_check_child *, const rg_check_ctx *, const void *, char *,
                                   size_t);
+/* ABI 1.5 hooks (param_checks.c) */
+rg_check_verdict rg_check_weight_gradient(rg_check_child *, const rg_check_ctx *, const void *,
+                                          char *, size_t);
+rg_check_verdict rg_check_param_threads(rg_check_child *, const rg_check_ctx *, const void *,
+                                        char *, size_t);
+rg_check_verdict rg_check_step_wrap(rg_check_child *, const rg_check_ctx *, const void *, char *,
+                                    size_t);
 /* ABI 1.1 hooks */
 rg_check_verdict rg_check_project_step(rg_check_child *, const rg_check_ctx *, const void *,
                                        char *, size_t);

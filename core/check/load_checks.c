@@ -16,7 +16,7 @@
 static void hook_list(const rg_plugin *p, char *buf, size_t cap)
 {
     buf[0] = '\0';
-    const char *names[8];
+    const char *names[12];
     int n = 0;
     if (p->desc.kind == RG_PLUGIN_AUGMENTER) {
         names[n++] = "apply";
@@ -26,6 +26,10 @@ static void hook_list(const rg_plugin *p, char *buf, size_t cap)
         if (p->reg.project_step) names[n++] = "project_step";
         if (p->reg.targets) names[n++] = "targets";
         if (p->reg.activation_forward) names[n++] = "activation_forward/backward";
+        if (p->reg.weight_forward)
+            names[n++] = p->reg.weight_backward ? "weight_forward/backward" : "weight_forward";
+        if (p->reg.gradient) names[n++] = "gradient";
+        if (p->reg.step_wrap) names[n++] = "step_wrap";
     }
     for (int i = 0; i < n; i++) {
         size_t used = strlen(buf);

@@ -11,6 +11,7 @@
 #include "../kernels/kernels.h"
 #include "../rng.h"
 #include "../threads.h"
+#include "../train/step_services.h"
 #include "regula/regula.h"
 
 static rg_log_fn g_log_handler;
@@ -117,6 +118,11 @@ void rg_host_api_make(rg_host_api *api, uint32_t minor)
     api->saxpy = rg_saxpy;
     api->parallel_for = rg_parallel_for;
     api->num_threads = host_num_threads;
+    if (minor >= 5) {
+        api->step_tensors = rg_host_step_tensors;
+        api->step_tensor = rg_host_step_tensor;
+        api->step_evaluate = rg_host_step_evaluate;
+    }
 }
 
 const rg_host_api *rg_host_api_get(void)

@@ -133,7 +133,8 @@ static rg_status validate(rg_plugin *pl, const rg_plugin_desc *raw)
                                 path, d->name, (size_t)RG_REGULARIZER_HOOKS_SIZE_V1_0);
         copy_sized(&pl->reg, sizeof pl->reg, d->regularizer, d->regularizer->struct_size);
         if (!pl->reg.penalty && !pl->reg.project && !pl->reg.activation_forward &&
-            !pl->reg.project_step && !pl->reg.targets)
+            !pl->reg.project_step && !pl->reg.targets && !pl->reg.weight_forward &&
+            !pl->reg.gradient && !pl->reg.step_wrap)
             return rg_error_set(RG_ERR_PLUGIN, "%s: regularizer %s implements no hook", path,
                                 d->name);
         if (pl->reg.linear_decay && !pl->reg.penalty)
@@ -145,6 +146,10 @@ static rg_status validate(rg_plugin *pl, const rg_plugin_desc *raw)
             return rg_error_set(RG_ERR_PLUGIN,
                                 "%s: regularizer %s: activation_forward and activation_backward "
                                 "come as a pair",
+                                path, d->name);
+        if (pl->reg.weight_backward && !pl->reg.weight_forward)
+            return rg_error_set(RG_ERR_PLUGIN,
+                                "%s: regularizer %s sets weight_backward without weight_forward",
                                 path, d->name);
     } else if (d->kind == RG_PLUGIN_AUGMENTER) {
         if (!d->augmenter || d->augmenter->struct_size < RG_AUGMENTER_HOOKS_SIZE_V1_0)

@@ -9,6 +9,7 @@
 #include "../dist/dist.h"
 #include "../rng.h"
 #include "activity.h"
+#include "boundary.h"
 #include "trainer.h"
 
 void rg_step_fill_into(const rg_trainer *t, const rg_dataset *ds, const int64_t *idx, int64_t n,
@@ -59,112 +60,17 @@ static void view_of(rg_tensor_view *v, uint32_t kind, const char *name, float *d
     v->numel = n * rg_shape_size(s);
 }
 
-static void param_view(rg_tensor_view *v, rg_param *p, float *data)
-{
-    memset(v, 0, sizeof *v);
-    v->struct_size = sizeof *v;
-    v->kind = p->kind;
-    v->name = p->name;
-    v->data = data;
-    v->ndim = p->ndim;
-    for (uint32_t i = 0; i < p->ndim; i++)
-        v->shape[i] = p->shape[i];
-    v->numel = p->numel;
-}
-
-static rg_status plugin_failed(const rg_plugin_instance *pi, const char *hook, rg_status st)
-{
-    (void)st;
-    return rg_error_wrap(RG_ERR_PLUGIN, "plugin %s: %s() failed", pi->plugin->desc.name, hook);
-}
-
-/* -DREGULA_BOUNDARY_CHECKS=OFF compiles the checks at the plugin boundary out, only so that
- * bench/checks_overhead.sh can measure what they cost. */
-#ifdef RG_NO_BOUNDARY_CHECKS
-#define RG_CHECKS 0
-#else
-#define RG_CHECKS 1
-#endif
-
-/* The guard words after a host buffer (alloc.h), checked after each hook that was
- * handed it: an overrun is named before it can corrupt the heap or the next plugin. */
-static rg_status guarded(const rg_plugin_instance *pi, const char *hook, float *buf,
-                         int64_t len, const char *what, const char *tensor, int64_t shown)
-{
-    int over = RG_CHECKS ? rg_guard_check(buf, (size_t)len) : 0;
-    if (!over)
-        return RG_OK;
-    return rg_error_set(RG_ERR_PLUGIN,
-                        "plugin %s (%s): %s() wrote %d float%s past the end of its %s for %s "
-                        "(%lld elements)%s",
-                        pi->plugin->desc.name, pi->plugin->path, hook, over, over == 1 ? "" : "s",
-                        what, tensor, (long long)shown,
-                        over == RG_GUARD_FLOATS ? ", perhaps more: memory after it may be "
-                                                  "corrupt"
-                                                : "");
-}
-
 /* An activation hook's buffers: the activation or gradient (allocated for the largest
  * batch) and the site's state, if any. */
 static rg_status site_guarded(const rg_trainer *t, const rg_site *s, const rg_layer *l,
                               const char *hook, float *buf, const char *what, int64_t len)
 {
-    rg_status st = guarded(s->pi, hook, buf, t->cfg.batch * rg_shape_size(l->out), what,
+    rg_status st = rg_bd_guarded(s->pi, hook, buf, t->cfg.batch * rg_shape_size(l->out), what,
                            l->name, len);
     if (st == RG_OK && s->state)
-        st = guarded(s->pi, hook, s->state, (int64_t)(s->state_bytes + 3) / 4, "state",
+        st = rg_bd_guarded(s->pi, hook, s->state, (int64_t)(s->state_bytes + 3) / 4, "state",
                      l->name, (int64_t)s->state_bytes);
     return st;
-}
-
-/* A sample of a const tensor (one element per 4 KiB and both ends), to see after the hook
- * whether the plugin wrote it: cheap enough for every step, and it catches every in-place
- * update of the whole tensor. `regula plugin check` compares all of it. */
-#define RG_CONST_STRIDE 1021
-#define RG_CONST_SAMPLES 64
-
-static int sample_positions(int64_t n, int64_t *pos)
-{
-    int k = 0;
-    if (!RG_CHECKS)
-        return 0;
-    for (int64_t i = 0; i < n && i < 16; i++)
-        pos[k++] = i;
-    for (int64_t i = 16; i < n - 16 && k < RG_CONST_SAMPLES - 16; i += RG_CONST_STRIDE)
-        pos[k++] = i;
-    for (int64_t i = n - 16 > 16 ? n - 16 : 16; i < n; i++)
-        pos[k++] = i;
-    return k;
-}
-
-static int all_finite(const float *v, int64_t n);
-
-/* Finite at the sample positions: what the per-step boundary check reads of an activation
- * or activation gradient. A non-finite value elsewhere still surfaces (as a non-finite
- * loss or an optimizer gradient check) and is then traced back to the plugin by a full
- * scan of the buffers, which are still in memory: blame_nonfinite_site(). */
-static int sampled_finite(const float *v, int64_t n)
-{
-    int64_t pos[RG_CONST_SAMPLES];
-    int ns = sample_positions(n, pos), ok = 1;
-    for (int q = 0; q < ns; q++)
-        ok &= isfinite(v[pos[q]]);
-    return ok;
-}
-
-/* Integer test of the exponent bits: vectorizes without -ffast-math, so the
- * per-step check of plugin gradients stays cheap. */
-static int all_finite(const float *v, int64_t n)
-{
-    uint32_t bad = 0;
-    if (!RG_CHECKS)
-        return 1;
-    for (int64_t i = 0; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &v[i], sizeof u);
-        bad |= (u & 0x7f800000u) == 0x7f800000u;
-    }
-    return !bad;
 }
 
 static void site_ctx(rg_trainer *t, rg_site *s, rg_mode mode, int64_t n, rg_rng_stream *rng,
@@ -188,7 +94,7 @@ static void site_ctx(rg_trainer *t, rg_site *s, rg_mode mode, int64_t n, rg_rng_
     ctx->batch_rows = whole ? t->batch_rows : n;
 }
 
-rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
+static rg_status forward_layers(rg_trainer *t, int64_t n, rg_mode mode)
 {
     rg_model *m = t->model;
     const float *in = t->x;
@@ -219,11 +125,11 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
             rg_status st = s->pi->plugin->reg.activation_forward(s->pi->inst, &ctx, &act);
             rg_activity_end();
             if (st != RG_OK)
-                return plugin_failed(s->pi, "activation_forward", st);
+                return rg_bd_failed(s->pi, "activation_forward", st);
             if ((st = site_guarded(t, s, l, "activation_forward", s->buf, "activation", len)) !=
                 RG_OK)
                 return st;
-            if (!sampled_finite(s->buf, len))
+            if (!rg_bd_sampled_finite(s->buf, len))
                 return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_forward() produced a "
                                     "non-finite activation after %s (epoch %lld, step %lld)",
                                     s->pi->plugin->desc.name, l->name,
@@ -236,6 +142,19 @@ rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
         in = cur;
     }
     return RG_OK;
+}
+
+/* Training: the caller has swapped in the transformed weights (step_local) and keeps them
+ * through backward. Evaluation: transformed around this forward pass alone. */
+rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
+{
+    if (mode == RG_MODE_TRAIN)
+        return forward_layers(t, n, mode);
+    rg_status st = rg_weights_forward(t, mode);
+    if (st == RG_OK)
+        st = forward_layers(t, n, mode);
+    rg_weights_restore(t);
+    return st;
 }
 
 static rg_status backward(rg_trainer *t, int64_t n)
@@ -257,12 +176,12 @@ static rg_status backward(rg_trainer *t, int64_t n)
             rg_status st = s->pi->plugin->reg.activation_backward(s->pi->inst, &ctx, &grad);
             rg_activity_end();
             if (st != RG_OK)
-                return plugin_failed(s->pi, "activation_backward", st);
+                return rg_bd_failed(s->pi, "activation_backward", st);
             int64_t len = n * rg_shape_size(l->out);
             if ((st = site_guarded(t, s, l, "activation_backward", m->grad[i], "gradient",
                                    len)) != RG_OK)
                 return st;
-            if (!sampled_finite(m->grad[i], len))
+            if (!rg_bd_sampled_finite(m->grad[i], len))
                 return rg_error_set(RG_ERR_PLUGIN, "plugin %s: activation_backward() produced a "
                                     "non-finite gradient at %s (epoch %lld, step %lld)",
                                     s->pi->plugin->desc.name, l->name,
@@ -299,7 +218,7 @@ static rg_status fold_decay(rg_trainer *t, const rg_target *tg, const rg_tensor_
     if (st == RG_ERR_UNSUPPORTED)
         return RG_OK;
     if (st != RG_OK)
-        return plugin_failed(tg->pi, "linear_decay", st);
+        return rg_bd_failed(tg->pi, "linear_decay", st);
     if (!isfinite(c) || !isfinite(pc))
         return rg_error_set(RG_ERR_NUMERIC,
                             "plugin %s: linear_decay() on %s declared a non-finite coefficient "
@@ -343,8 +262,8 @@ static rg_status add_penalties(rg_trainer *t, double *total)
         if (!tg->pi->plugin->reg.penalty)
             continue;
         rg_tensor_view value, grad;
-        param_view(&value, tg->param, tg->param->value);
-        param_view(&grad, tg->param, tg->param->grad);
+        rg_bd_param_view(&value, tg->param, tg->param->value);
+        rg_bd_param_view(&grad, tg->param, tg->param->grad);
         if (tg->foldable) {
             int folded;
             rg_status st = fold_decay(t, tg, &value, &folded);
@@ -356,7 +275,7 @@ static rg_status add_penalties(rg_trainer *t, double *total)
         double p = 0.0;
         int64_t pos[RG_CONST_SAMPLES];
         float before[RG_CONST_SAMPLES];
-        int ns = sample_positions(tg->param->numel, pos);
+        int ns = rg_bd_samples(tg->param->numel, pos);
         for (int q = 0; q < ns; q++)
             before[q] = tg->param->value[pos[q]];
         rg_error_clear();
@@ -364,10 +283,10 @@ static rg_status add_penalties(rg_trainer *t, double *total)
         rg_status st = tg->pi->plugin->reg.penalty(tg->pi->inst, &value, &p, &grad);
         rg_activity_end();
         if (st != RG_OK)
-            return plugin_failed(tg->pi, "penalty", st);
-        if ((st = guarded(tg->pi, "penalty", tg->param->grad, tg->param->numel, "gradient",
+            return rg_bd_failed(tg->pi, "penalty", st);
+        if ((st = rg_bd_guarded(tg->pi, "penalty", tg->param->grad, tg->param->numel, "gradient",
                           tg->param->name, tg->param->numel)) != RG_OK ||
-            (st = guarded(tg->pi, "penalty", tg->param->value, tg->param->numel, "weights",
+            (st = rg_bd_guarded(tg->pi, "penalty", tg->param->value, tg->param->numel, "weights",
                           tg->param->name, tg->param->numel)) != RG_OK)
             return st;
         for (int q = 0; q < ns; q++)
@@ -408,7 +327,7 @@ rg_status rg_step_check_constrained(const rg_trainer *t)
     for (int k = 0; k < t->num_targets; k++) {
         const rg_target *tg = &t->targets[k];
         const rg_regularizer_hooks *h = &tg->pi->plugin->reg;
-        if ((h->project_step || h->project) && !all_finite(tg->param->value, tg->param->numel))
+        if ((h->project_step || h->project) && !rg_bd_all_finite(tg->param->value, tg->param->numel))
             return constraint_nonfinite(tg);
     }
     return RG_OK;
@@ -425,7 +344,7 @@ static rg_status apply_constraints(rg_trainer *t, double lr)
         if (!h->project_step && !h->project)
             continue;
         rg_tensor_view value;
-        param_view(&value, tg->param, tg->param->value);
+        rg_bd_param_view(&value, tg->param, tg->param->value);
         rg_error_clear();
         rg_status st = RG_OK;
         if (h->project_step) {
@@ -433,22 +352,22 @@ static rg_status apply_constraints(rg_trainer *t, double lr)
             st = h->project_step(tg->pi->inst, &info, &value);
             rg_activity_end();
             if (st != RG_OK)
-                return plugin_failed(tg->pi, "project_step", st);
+                return rg_bd_failed(tg->pi, "project_step", st);
         }
         if (h->project) {
             rg_activity_begin(tg->pi, "project", t->epoch + 1, t->step);
             st = h->project(tg->pi->inst, &value);
             rg_activity_end();
             if (st != RG_OK)
-                return plugin_failed(tg->pi, "project", st);
+                return rg_bd_failed(tg->pi, "project", st);
         }
-        if ((st = guarded(tg->pi, h->project ? "project" : "project_step", tg->param->value,
+        if ((st = rg_bd_guarded(tg->pi, h->project ? "project" : "project_step", tg->param->value,
                           tg->param->numel, "weights", tg->param->name,
                           tg->param->numel)) != RG_OK)
             return st;
         /* sampled here; every element is checked by rg_step_check_constrained when the
          * next loss is not finite, and at the end of each epoch */
-        if (!sampled_finite(tg->param->value, tg->param->numel))
+        if (!rg_bd_sampled_finite(tg->param->value, tg->param->numel))
             return constraint_nonfinite(tg);
     }
     return RG_OK;
@@ -476,8 +395,8 @@ static rg_status adjust_targets(rg_trainer *t, int64_t n)
         rg_status st = pi->plugin->reg.targets(pi->inst, &v);
         rg_activity_end();
         if (st != RG_OK)
-            return plugin_failed(pi, "targets", st);
-        if ((st = guarded(pi, "targets", t->t, t->cfg.batch * t->model->num_classes, "targets",
+            return rg_bd_failed(pi, "targets", st);
+        if ((st = rg_bd_guarded(pi, "targets", t->t, t->cfg.batch * t->model->num_classes, "targets",
                           "the batch", v.numel)) != RG_OK)
             return st;
     }
@@ -505,7 +424,7 @@ static rg_status check_augmented(const rg_trainer *t, const rg_plugin_instance *
             memcpy(&u, &x[i], sizeof u);
             out_of_range |= (u > 0x3f800000u) & (u != 0x80000000u);
         }
-    if (ranged ? out_of_range != 0 : !all_finite(x, total)) {
+    if (ranged ? out_of_range != 0 : !rg_bd_all_finite(x, total)) {
         int64_t i = 0;
         while (i < total && isfinite(x[i]) && (!ranged || (x[i] >= 0.0f && x[i] <= 1.0f)))
             i++;
@@ -549,12 +468,12 @@ static rg_status apply_one(const rg_trainer *t, int k, int64_t n, int64_t step, 
     rg_status st = pi->plugin->aug.apply(pi->inst, &b, &rng);
     rg_activity_end();
     if (st != RG_OK)
-        return plugin_failed(pi, "apply", st);
+        return rg_bd_failed(pi, "apply", st);
     /* the host's own batch buffers carry guard words; an embedding's images do not */
     int64_t f = t->in_features, kc = t->model->num_classes, cap = t->cfg.batch;
     if (host_buffers &&
-        ((st = guarded(pi, "apply", x, cap * f, "images", "the batch", n * f)) != RG_OK ||
-         (st = guarded(pi, "apply", targets, cap * kc, "targets", "the batch", n * kc)) != RG_OK))
+        ((st = rg_bd_guarded(pi, "apply", x, cap * f, "images", "the batch", n * f)) != RG_OK ||
+         (st = rg_bd_guarded(pi, "apply", targets, cap * kc, "targets", "the batch", n * kc)) != RG_OK))
         return st;
     return check_augmented(t, pi, n, step, x, targets);
 }
@@ -624,7 +543,7 @@ static rg_status blame_nonfinite_site(const rg_trainer *t, int64_t n, int backwa
         int64_t len = n * rg_shape_size(l->out);
         for (int k = 0; k < t->site_count[i]; k++) {
             const rg_site *s = &t->sites[t->site_first[i] + k];
-            if (backward ? all_finite(m->grad[i], len) : all_finite(s->buf, len))
+            if (backward ? rg_bd_all_finite(m->grad[i], len) : rg_bd_all_finite(s->buf, len))
                 continue;
             return rg_error_set(RG_ERR_PLUGIN, "plugin %s: %s() produced a non-finite %s %s %s "
                                 "(epoch %lld, step %lld)", s->pi->plugin->desc.name,
@@ -664,17 +583,23 @@ static rg_status nonfinite_gradient(const rg_trainer *t, int64_t n, const rg_par
                         p->name, (long long)t->epoch + 1, (long long)t->step + 1);
 }
 
-/* The part of a step each rank does on its own rows: targets, forward, the loss (its sum
- * over these nl rows into *sum, the gradient scaled by 1/n, n the whole batch), backward. */
-static rg_status step_local(rg_trainer *t, int64_t nl, int64_t n, double *sum, int64_t *hits)
+/* The part of a step each rank does on its own rows: targets (first pass only: a second
+ * evaluation must not rewrite them again), the transformed weights, forward, the loss (its
+ * sum over these nl rows into *sum, the gradient scaled by 1/n, n the whole batch),
+ * backward. The transformed weights stay swapped in: the caller maps the gradient back
+ * (after the processes' gradients are summed) and restores them. */
+static rg_status step_local(rg_trainer *t, int64_t nl, int64_t n, double *sum, int64_t *hits,
+                            int first)
 {
     rg_model *m = t->model;
     int last = m->num_layers - 1;
     int64_t k = m->num_classes;
     memset(t->penalty, 0, sizeof t->penalty);
-    rg_status st = adjust_targets(t, nl);
+    rg_status st = first ? adjust_targets(t, nl) : RG_OK;
     if (st == RG_OK)
-        st = rg_step_forward(t, nl, RG_MODE_TRAIN);
+        st = rg_weights_forward(t, RG_MODE_TRAIN);
+    if (st == RG_OK)
+        st = forward_layers(t, nl, RG_MODE_TRAIN);
     if (st != RG_OK)
         return st;
     /* mean cross-entropy over the batch, as torch.nn.CrossEntropyLoss */
@@ -749,14 +674,44 @@ static rg_status reduce_step(rg_trainer *t, rg_status local, double *sum, int64_
     return RG_OK;
 }
 
+/* One pass of the step on this rank's rows, summed over the ranks, with the gradient of
+ * the transformed weights mapped back to the weights. */
+static rg_status pass(rg_trainer *t, int first, double *sum, int64_t *hits)
+{
+    const rg_dist *d = t->cfg.dist;
+    rg_grad_sync_begin(t);
+    rg_status st = step_local(t, t->local_rows, t->batch_rows, sum, hits, first);
+    if (d && d->size > 1)
+        st = reduce_step(t, st, sum, hits);
+    if (st == RG_OK)
+        st = rg_weights_backward(t);
+    rg_weights_restore(t);
+    return st;
+}
+
+rg_status rg_step_again(rg_trainer *t, double *loss)
+{
+    double pen[RG_TRAIN_MAX_PLUGINS], sum = 0.0;
+    int64_t hits = 0;
+    /* the step reports the penalties and accuracy of its first pass */
+    memcpy(pen, t->penalty, sizeof pen);
+    rg_status st = pass(t, 0, &sum, &hits);
+    memcpy(t->penalty, pen, sizeof pen);
+    *loss = sum / (double)t->batch_rows;
+    if (st == RG_OK && !isfinite(*loss))
+        st = rg_error_set(RG_ERR_NUMERIC, "the loss of the second evaluation became non-finite "
+                          "at epoch %lld step %lld", (long long)t->epoch + 1,
+                          (long long)t->step + 1);
+    return st;
+}
+
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                         int64_t *correct)
 {
     rg_model *m = t->model;
     const rg_dist *d = t->cfg.dist;
-    int parallel = d && d->size > 1;
     int64_t lo = 0, hi = n;
-    if (parallel)
+    if (d && d->size > 1)
         rg_dist_rows(d, n, &lo, &hi);
     /* this rank's rows of the batch the pipeline filled whole */
     float *x = t->x, *tg = t->t;
@@ -766,17 +721,19 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
     t->labels += lo;
     t->row0 = lo;
     t->batch_rows = n;
+    t->local_rows = hi - lo;
     double sum = 0.0;
     int64_t hits = 0;
-    rg_grad_sync_begin(t);
-    rg_status st = step_local(t, hi - lo, n, &sum, &hits);
-    if (parallel)
-        st = reduce_step(t, st, &sum, &hits);
+    double lr = rg_trainer_lr(t);
+    rg_status st = pass(t, 1, &sum, &hits);
+    if (st == RG_OK)
+        st = rg_step_wrap_run(t, lr);
     t->x = x;
     t->t = tg;
     t->labels = labels;
     t->row0 = 0;
     t->batch_rows = 0;
+    t->local_rows = 0;
     if (st != RG_OK)
         return st;
     double data_loss = sum / (double)n, pen = 0.0;
@@ -788,7 +745,8 @@ rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
         return rg_error_set(RG_ERR_NUMERIC,
                             "loss became non-finite at epoch %lld step %lld (lower --lr?)",
                             (long long)t->epoch + 1, (long long)t->step + 1);
-    double lr = rg_trainer_lr(t);
+    if ((st = rg_gradient_hooks(t, lr)) != RG_OK)
+        return st;
     int bad = rg_optim_step_decay(&t->opt, m->params, m->num_params, lr, t->fold, t->fold_coef,
                                   t->fold_sumsq);
     if (RG_CHECKS && bad >= 0)

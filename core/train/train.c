@@ -104,7 +104,15 @@ static rg_status resolve_targets(rg_trainer *t)
     for (int r = 0; r < t->cfg.num_regs; r++) {
         rg_plugin_instance *pi = t->cfg.regs[r];
         const rg_regularizer_hooks *h = &pi->plugin->reg;
-        int on_params = h->penalty || h->project || h->project_step;
+        int on_params = h->penalty || h->project || h->project_step || h->weight_forward ||
+                        h->gradient || h->step_wrap;
+        if (h->step_wrap && t->wrapper >= 0)
+            return rg_error_set(RG_ERR_INVALID,
+                                "%s and %s both wrap the step (step_wrap): one per run",
+                                t->cfg.regs[t->wrapper]->plugin->desc.name,
+                                pi->plugin->desc.name);
+        if (h->step_wrap)
+            t->wrapper = r;
         if (on_params) {
             for (int i = 0; i < m->num_layers; i++) {
                 rg_layer *l = &m->layers[i];
@@ -120,7 +128,7 @@ static rg_status resolve_targets(rg_trainer *t)
                     int index = 0;
                     while (index < m->num_params && m->params[index] != prm)
                         index++;
-                    t->targets[t->num_targets++] = (rg_target){pi, r, prm, index, 0};
+                    t->targets[t->num_targets++] = (rg_target){pi, r, prm, index, 0, NULL, NULL};
                     append_text(t->targets_text[r], sizeof t->targets_text[r], prm->name);
                 }
             }
@@ -129,7 +137,10 @@ static rg_status resolve_targets(rg_trainer *t)
             /* Default sites: after every hidden activation (ReLU), never
              * after the output layer, whose logits feed the loss. */
             int found = 0;
-            for (int i = 0; i < m->num_layers - 1; i++) {
+            /* after= may name the output layer: a hook on the logits (a confidence
+             * penalty) then sits between them and the loss */
+            int last = pi->sel.after[0] ? m->num_layers : m->num_layers - 1;
+            for (int i = 0; i < last; i++) {
                 rg_layer *l = &m->layers[i];
                 int match = pi->sel.after[0] ? rg_selection_match(pi->sel.after, l->name)
                                              : strcmp(l->ops->type, "relu") == 0;
@@ -150,7 +161,7 @@ static rg_status resolve_targets(rg_trainer *t)
             }
             if (pi->sel.after[0] && !found)
                 return rg_error_set(RG_ERR_INVALID,
-                                    "%s: after=%s matches no hidden layer of --model %s",
+                                    "%s: after=%s matches no layer of --model %s",
                                     pi->plugin->desc.name, pi->sel.after, m->spec.text);
         } else if (pi->sel.after[0]) {
             return rg_error_set(RG_ERR_INVALID,
@@ -192,6 +203,10 @@ static rg_status resolve_targets(rg_trainer *t)
         int last = 1;
         for (int q = k + 1; q < t->num_targets; q++)
             if (t->targets[q].param == tg->param && t->targets[q].pi->plugin->reg.penalty)
+                last = 0;
+        /* a gradient hook sees the whole gradient, decay included, before the optimizer */
+        for (int q = 0; q < t->num_targets; q++)
+            if (t->targets[q].param == tg->param && t->targets[q].pi->plugin->reg.gradient)
                 last = 0;
         tg->foldable = last;
     }
@@ -269,6 +284,7 @@ rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_t
     rg_trainer *t = calloc(1, sizeof *t);
     if (!t)
         return rg_error_set(RG_ERR_NOMEM, "cannot allocate the trainer");
+    t->wrapper = -1;
     t->model = model;
     t->data = train;
     t->cfg = *cfg;
@@ -291,6 +307,8 @@ rg_status rg_trainer_create(rg_model *model, const rg_dataset *train, const rg_t
     if (st == RG_OK)
         st = alloc_buffers(t);
     if (st == RG_OK)
+        st = rg_weights_alloc(t);
+    if (st == RG_OK)
         st = rg_optim_init(&t->opt, &cfg->optim, model->params, model->num_params);
     if (st == RG_OK)
         st = rg_grad_sync_init(t);
@@ -307,6 +325,7 @@ void rg_trainer_destroy(rg_trainer *t)
     if (!t)
         return;
     rg_grad_sync_free(t);
+    rg_weights_free(t);
     for (int k = 0; k < t->num_sites; k++) {
         rg_free(t->sites[k].buf);
         rg_free(t->sites[k].state);

@@ -27,6 +27,9 @@ typedef struct rg_target {
     int param_index;          /* in model->params */
     int foldable;             /* the last penalty on its tensor, by a plugin with linear_decay:
                                * folding it into the optimizer keeps the summation order */
+    /* weight_forward (ABI 1.5): the transformed tensor the layer reads during the pass, and
+     * the parameter's own buffer while it is swapped out (NULL: not swapped) */
+    float *wt_buf, *wt_raw;
 } rg_target;
 
 /* grad_sync.c: data-parallel gradient buckets, reduced while backward runs */
@@ -96,6 +99,8 @@ struct rg_trainer {
     struct rg_pipeline *pipe;
     float *aug_x, *aug_t;     /* one-of groups: gathered sub-batch */
     int64_t *aug_rows;
+    int wrapper;              /* the regularizer index with a step_wrap hook, or -1 */
+    int64_t local_rows;       /* rows of this rank's part of the step being trained */
 };
 
 rg_status rg_grad_sync_init(rg_trainer *t);
@@ -121,6 +126,23 @@ rg_status rg_step_check_constrained(const rg_trainer *t);
 /* loss: mean data loss of the batch; penalty: what regularizers added. */
 rg_status rg_step_train(rg_trainer *t, int64_t n, double *loss, double *penalty,
                         int64_t *correct);
+
+/* param_hooks.c: the ABI 1.5 hooks on parameters. Weight transforms swap each
+ * transformed parameter's value for its transform (training: before forward, until the
+ * gradient is mapped back; evaluation: around forward); rg_weights_restore puts every
+ * parameter back and is safe to call when none is swapped. */
+rg_status rg_weights_alloc(rg_trainer *t);
+void rg_weights_free(rg_trainer *t);
+rg_status rg_weights_forward(rg_trainer *t, rg_mode mode);
+rg_status rg_weights_backward(rg_trainer *t);
+void rg_weights_restore(rg_trainer *t);
+/* gradient() hooks on the whole gradient, before the optimizer */
+rg_status rg_gradient_hooks(rg_trainer *t, double lr);
+/* the run's step_wrap hook, if any, around the step's gradients */
+rg_status rg_step_wrap_run(rg_trainer *t, double lr);
+/* step.c, for step_evaluate: forward and backward again on this step's batch (no target
+ * rewrite), reduced across processes; *loss: the batch's mean data loss */
+rg_status rg_step_again(rg_trainer *t, double *loss);
 
 /* pipeline.c: batches of one epoch (fill + augment) prepared on a worker
  * thread, two slots ahead at most, while the caller trains. */

@@ -85,5 +85,15 @@ const rg_abi_entry RG_LAYOUT_TABLE[] = {
     F(rg_activation_ctx, batch_row0), F(rg_activation_ctx, batch_rows),
     C(RG_ACTIVATION_CTX_SIZE_V1_4),
 #endif
+#if REGULA_ABI_MINOR >= 5
+    F(rg_host_api, step_tensors), F(rg_host_api, step_tensor), F(rg_host_api, step_evaluate),
+    C(RG_HOST_API_SIZE_V1_5),
+    F(rg_param_ctx, struct_size), F(rg_param_ctx, mode), F(rg_param_ctx, rng),
+    F(rg_param_ctx, epoch), F(rg_param_ctx, step), F(rg_param_ctx, lr),
+    C(RG_PARAM_CTX_SIZE_V1_5),
+    F(rg_regularizer_hooks, weight_forward), F(rg_regularizer_hooks, weight_backward),
+    F(rg_regularizer_hooks, gradient), F(rg_regularizer_hooks, step_wrap),
+    C(RG_REGULARIZER_HOOKS_SIZE_V1_5),
+#endif
     {NULL, 0, 0},
 };

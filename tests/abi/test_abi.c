@@ -19,6 +19,7 @@
 extern const rg_abi_entry rg_layout_v1_1[];
 extern const rg_abi_entry rg_layout_v1_2[];
 extern const rg_abi_entry rg_layout_v1_3[];
+extern const rg_abi_entry rg_layout_v1_4[];
 
 static int compare(const rg_abi_entry *frozen, const char *version)
 {
@@ -134,7 +135,7 @@ Test(abi, plugin_built_for_a_newer_minor_is_refused_naming_both_versions)
     cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi_future_good"), RG_PLUGIN_REGULARIZER,
                                            NULL, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.4") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.5") != NULL,
               "%s", rg_error_message());
     cr_assert(strstr(rg_error_message(), "abi_future_good.so") != NULL, "%s",
               rg_error_message());
@@ -161,7 +162,7 @@ Test(abi, a_1_2_plugin_is_refused_by_a_1_1_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2sp.so", RG_PLUGIN_REGULARIZER,
                                            &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.4 does not fit host ABI 1.1") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.1") != NULL,
               "%s", rg_error_message());
 }
 
@@ -186,7 +187,7 @@ Test(abi, plugins_built_against_1_2_load_in_the_1_3_host)
     rg_plugin_instance_destroy(pi);
 }
 
-Test(abi, a_1_4_plugin_is_refused_by_a_1_2_host)
+Test(abi, a_1_5_plugin_is_refused_by_a_1_2_host)
 {
     rg_host_api old = *rg_host_api_get();
     old.abi_minor = 2;
@@ -194,7 +195,7 @@ Test(abi, a_1_4_plugin_is_refused_by_a_1_2_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2.so", RG_PLUGIN_REGULARIZER,
                                            &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.4 does not fit host ABI 1.2") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.2") != NULL,
               "%s", rg_error_message());
 }
 
@@ -236,7 +237,7 @@ Test(abi, a_1_3_activation_penalty_loads_in_the_1_4_host_and_ignores_batch_rows)
                        0.5 * 6.0 / 4.0, 1e-12);
 }
 
-Test(abi, a_1_4_plugin_is_refused_by_a_1_3_host)
+Test(abi, a_1_5_plugin_is_refused_by_a_1_3_host)
 {
     rg_host_api old = *rg_host_api_get();
     old.abi_minor = 3;
@@ -244,6 +245,55 @@ Test(abi, a_1_4_plugin_is_refused_by_a_1_3_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/activity_l1l2.so",
                                            RG_PLUGIN_REGULARIZER, &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.4 does not fit host ABI 1.3") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.3") != NULL,
+              "%s", rg_error_message());
+}
+
+Test(abi, current_header_keeps_every_1_4_field_and_constant)
+{
+    int n13 = 0, n14 = compare(rg_layout_v1_4, "1.4");
+    for (const rg_abi_entry *e = rg_layout_v1_3; e->what; e++)
+        n13++;
+    cr_assert_eq(n14, n13 + 3, "the 1.4 table holds %d entries, 1.3's %d", n14, n13);
+}
+
+/* 1.5 appended 4 hooks, 3 host services, rg_param_ctx (6 fields) and 3 sizes. */
+Test(abi, the_1_5_table_appends_the_weight_gradient_and_step_hooks)
+{
+    int n14 = 0, n15 = 0;
+    for (const rg_abi_entry *e = rg_layout_v1_4; e->what; e++)
+        n14++;
+    for (const rg_abi_entry *e = rg_layout_current; e->what; e++)
+        n15++;
+    cr_assert_eq(n15, n14 + 16, "the current table holds %d entries, 1.4's %d", n15, n14);
+    cr_assert_eq(RG_REGULARIZER_HOOKS_SIZE_V1_5, sizeof(rg_regularizer_hooks));
+    cr_assert_eq(RG_HOST_API_SIZE_V1_5, sizeof(rg_host_api));
+    cr_assert_eq(rg_host_api_get()->struct_size, sizeof(rg_host_api));
+    cr_assert_not_null(rg_host_api_get()->step_evaluate);
+}
+
+Test(abi, plugins_built_against_1_4_load_in_the_1_5_host)
+{
+    rg_threads_init(2);
+    rg_plugin_instance *pi = load(ABI_FIX("abi14_myreg") ":lambda=0.5", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 4);
+    expect_myreg_penalty(pi);
+    /* the hooks 1.5 appended read as absent from a 1.4 table */
+    cr_assert_null(pi->plugin->reg.weight_forward);
+    cr_assert_null(pi->plugin->reg.step_wrap);
+    rg_plugin_instance_destroy(pi);
+    cr_assert_float_eq(activity_penalty(ABI_FIX("abi14_activity")), 0.5 * 6.0 / 4.0, 1e-12);
+}
+
+Test(abi, a_1_5_plugin_is_refused_by_a_1_4_host)
+{
+    rg_host_api old = *rg_host_api_get();
+    old.abi_minor = 4;
+    old.struct_size = (uint32_t)RG_SIZE_THROUGH(rg_host_api, num_threads);
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/activity_l1l2.so",
+                                           RG_PLUGIN_REGULARIZER, &old, &pi),
+                 RG_ERR_VERSION);
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.4") != NULL,
               "%s", rg_error_message());
 }

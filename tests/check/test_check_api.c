@@ -285,3 +285,48 @@ Test(check_api, a_state_save_that_writes_past_its_size_fails)
     expect("state round trip", RG_CHECK_FAIL,
            "state_save() wrote outside the buffer of state_size() bytes");
 }
+
+/* ------------------------------------------------------------ parameter hooks (ABI 1.5) */
+
+Test(check_api, a_weight_transform_with_its_jacobian_passes)
+{
+    rg_check_summary s = run_checker(FX "transform.so", 0, 0);
+    expect("load", RG_CHECK_PASS, "hooks: weight_forward/backward");
+    expect("transform gradient", RG_CHECK_PASS, "matches central differences");
+    expect("transform threads", RG_CHECK_PASS, "bitwise equal");
+    cr_assert_eq(s.failed, 0);
+}
+
+Test(check_api, a_weight_backward_that_is_not_the_jacobian_fails)
+{
+    run_checker(FX "wrong_map.so", 0, 0);
+    expect("transform gradient", RG_CHECK_FAIL, "central differences");
+}
+
+Test(check_api, a_weight_transform_drawing_by_thread_count_fails)
+{
+    run_checker(FX "transform_threads.so", 0, 0);
+    expect("transform threads", RG_CHECK_FAIL, "differs between 1 and 2 threads");
+}
+
+Test(check_api, a_gradient_hook_passes_and_its_thread_bug_fails)
+{
+    rg_check_summary s = run_checker(FX "grad_hook.so", 0, 0);
+    expect("gradient hook threads", RG_CHECK_PASS, "bitwise equal gradient");
+    cr_assert_eq(s.failed, 0);
+    run_checker(FX "grad_hook_threads.so", 0, 0);
+    expect("gradient hook threads", RG_CHECK_FAIL, "differs between 1 and 2 threads");
+}
+
+Test(check_api, a_step_wrapper_that_restores_from_a_copy_passes)
+{
+    rg_check_summary s = run_checker(FX "wrap.so", 0, 0);
+    expect("step wrapper", RG_CHECK_PASS, "1 second evaluation");
+    cr_assert_eq(s.failed, 0);
+}
+
+Test(check_api, a_step_wrapper_that_subtracts_its_perturbation_fails)
+{
+    run_checker(FX "wrap_subtracts.so", 0, 0);
+    expect("step wrapper", RG_CHECK_FAIL, "bit for bit");
+}

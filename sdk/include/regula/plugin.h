@@ -36,8 +36,10 @@ extern "C" {
 /* 1.0: the first ABI. 1.1 appended rg_step_info and the regularizer hooks
  * project_step and targets. 1.2 appended the state hooks of rg_plugin_desc and
  * RG_CAP_STATEFUL. 1.3 appended the regularizer hook linear_decay. 1.4 appended
- * batch_row0 and batch_rows to rg_activation_ctx. */
-#define REGULA_ABI_MINOR 4
+ * batch_row0 and batch_rows to rg_activation_ctx. 1.5 appended rg_param_ctx, the
+ * regularizer hooks weight_forward, weight_backward, gradient and step_wrap, and the
+ * host's step services (step_tensors, step_tensor, step_evaluate). */
+#define REGULA_ABI_MINOR 5
 
 /* Size of `type` up to and including `field`: how the frozen 1.0 sizes and
  * the host's "is this field present" checks are written. */
@@ -103,6 +105,10 @@ typedef enum rg_log_level {
 } rg_log_level;
 
 /* Body of host->parallel_for: process indices [begin, end). */
+/* ABI 1.5: the training step a step_wrap hook runs inside (see rg_regularizer_hooks);
+ * valid during that call only. */
+typedef struct rg_step_handle rg_step_handle;
+
 typedef rg_status (*rg_range_fn)(void *ctx, int64_t begin, int64_t end);
 
 typedef struct rg_host_api {
@@ -141,8 +147,22 @@ typedef struct rg_host_api {
      * host's threads; returns the first failing chunk's status. */
     rg_status (*parallel_for)(int64_t n, int64_t grain, rg_range_fn body, void *ctx);
     int (*num_threads)(void);
+    /* ---- ABI 1.5: services for a step_wrap hook, on the handle it was given ---- */
+    /* How many tensors the hook's plugin was given (its layers= and tensors=). */
+    int64_t (*step_tensors)(const rg_step_handle *h);
+    /* Tensor i: value is the live weight tensor, which the hook may change until it
+     * returns (it must leave it as it found it, bit for bit); grad is the gradient of the
+     * batch's mean data loss at the weights of the last evaluation, read only. */
+    rg_status (*step_tensor)(rg_step_handle *h, int64_t i, rg_tensor_view *value,
+                             rg_tensor_view *grad);
+    /* Forward and backward again on the same batch (same targets, same dropout and
+     * weight-transform draws) at the weights as they are now: every model gradient is
+     * overwritten, *loss receives the batch's mean data loss. A data-parallel run
+     * evaluates on every process and averages, as in the step itself. */
+    rg_status (*step_evaluate)(rg_step_handle *h, double *loss);
 } rg_host_api;
 #define RG_HOST_API_SIZE_V1_0 RG_SIZE_THROUGH(rg_host_api, num_threads)
+#define RG_HOST_API_SIZE_V1_5 RG_SIZE_THROUGH(rg_host_api, step_evaluate)
 
 /* --------------------------------------------------------------- parameters
  * The host parses "name=value" pairs, checks them against this schema
@@ -238,12 +258,26 @@ typedef struct rg_step_info {
 } rg_step_info;
 #define RG_STEP_INFO_SIZE_V1_1 RG_SIZE_THROUGH(rg_step_info, lr)
 
+/* ABI 1.5: context of a weight transform or gradient hook on one tensor in one step. */
+typedef struct rg_param_ctx {
+    uint32_t struct_size;
+    uint32_t mode;               /* rg_mode */
+    /* keyed on (seed, epoch, step, tensor): the same in weight_forward and its
+     * weight_backward, in a step_wrap's second evaluation, and on every process of a
+     * data-parallel run; NULL in RG_MODE_EVAL */
+    const rg_rng_stream *rng;
+    int64_t epoch;               /* 0-based */
+    int64_t step;                /* 0-based global step (the next one, in evaluation) */
+    double lr;                   /* the step's learning rate (0 in evaluation) */
+} rg_param_ctx;
+#define RG_PARAM_CTX_SIZE_V1_5 RG_SIZE_THROUGH(rg_param_ctx, lr)
+
 /* Every hook is optional (NULL when unused). The host decides which tensors
  * and sites a regularizer sees (CLI keys layers=, tensors=, after=).
- * Order within a step: targets -> activation forward -> loss + penalty ->
- * backward (activation backward, penalty gradient) -> optimizer ->
- * project_step -> project. Several regularizers run in --reg order at each
- * of these points. */
+ * Order within a step: targets -> weight_forward -> activation forward -> loss ->
+ * backward (activation backward) -> weight_backward -> step_wrap -> penalty ->
+ * gradient -> optimizer -> project_step -> project. Several regularizers run in --reg
+ * order at each of these points. */
 typedef struct rg_regularizer_hooks {
     uint32_t struct_size;
     uint32_t reserved0;
@@ -279,10 +313,35 @@ typedef struct rg_regularizer_hooks {
      * called instead. The checker compares the declaration with penalty(). */
     rg_status (*linear_decay)(void *inst, const rg_tensor_view *param, float *grad_coef,
                               double *penalty_coef);
+    /* ---- ABI 1.5 ---- */
+    /* Weight transform (DropConnect, weight noise, spectral normalization): write into
+     * out (shaped like param) the tensor the layer uses in place of param in this forward
+     * pass and its backward. param is const. In RG_MODE_EVAL, return RG_ERR_UNSUPPORTED
+     * to have the layer use param as it is (a training-only transform). One weight
+     * transform per tensor. */
+    rg_status (*weight_forward)(void *inst, const rg_param_ctx *ctx, const rg_tensor_view *param,
+                                rg_tensor_view *out);
+    /* Turn d(loss)/d(out) in grad into d(loss)/d(param), in place (NULL: the identity,
+     * for transforms whose Jacobian is the identity, such as additive noise). Must be
+     * linear in grad: a data-parallel run maps the gradient averaged over processes. */
+    rg_status (*weight_backward)(void *inst, const rg_param_ctx *ctx, const rg_tensor_view *param,
+                                 rg_tensor_view *grad);
+    /* After backward and the penalties, before the optimizer: change grad (which holds
+     * the whole gradient of the loss) in place: gradient noise, clipping. param is const.
+     * Runs identically on every process of a data-parallel run. */
+    rg_status (*gradient)(void *inst, const rg_param_ctx *ctx, const rg_tensor_view *param,
+                          rg_tensor_view *grad);
+    /* Step wrapper (SAM): called once per step after backward, before the penalties.
+     * Through host->step_tensor and host->step_evaluate it may move the weights, have the
+     * loss and gradients evaluated again there, and put the weights back; the optimizer
+     * then steps the original weights with the gradients of the last evaluation. One
+     * step wrapper per run. */
+    rg_status (*step_wrap)(void *inst, const rg_step_info *step, rg_step_handle *h);
 } rg_regularizer_hooks;
 #define RG_REGULARIZER_HOOKS_SIZE_V1_0 RG_SIZE_THROUGH(rg_regularizer_hooks, activation_backward)
 #define RG_REGULARIZER_HOOKS_SIZE_V1_1 RG_SIZE_THROUGH(rg_regularizer_hooks, targets)
 #define RG_REGULARIZER_HOOKS_SIZE_V1_3 RG_SIZE_THROUGH(rg_regularizer_hooks, linear_decay)
+#define RG_REGULARIZER_HOOKS_SIZE_V1_5 RG_SIZE_THROUGH(rg_regularizer_hooks, step_wrap)
 
 /* -------------------------------------------------------- augmenter hooks */
 typedef struct rg_batch_view {
