@@ -133,8 +133,8 @@ Test(gaussian_blur, an_impulse_becomes_the_outer_product_of_the_normalized_kerne
 
 /* The plugin against the 2-D reference at the sigma its documented stream layout gives
  * image i (offset 2i: blur if u < p; offset 2i + 1: sigma = min + (max - min) u), on
- * 2 x 6 x 7 images with a 9-tap kernel (a padding of 4, which torch accepts on both
- * sides): blurred images within 1e-5 of the reference, the others untouched. */
+ * 40 c x h x w images: blurred images within 1e-5 of the reference, the others
+ * untouched. */
 static void check_against_reference(const char *spec, int size, double lo, double hi, double p,
                                     int64_t c, int64_t h, int64_t w)
 {
@@ -179,6 +179,7 @@ static void check_against_reference(const char *spec, int size, double lo, doubl
     rg_plugin_instance_destroy(pi);
 }
 
+/* 2 x 6 x 7 images, 9 taps: a padding of 4, which torch itself accepts on both sides. */
 Test(gaussian_blur, each_image_matches_a_2d_convolution_of_its_reflect_padded_copy)
 {
     check_against_reference("gaussian_blur:kernel_size=9,sigma_min=0.5,sigma_max=2,p=0.5", 9,
