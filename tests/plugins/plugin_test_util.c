@@ -269,3 +269,31 @@ void pt_start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const 
     cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
 }
+
+void pt_eval_ignores_the_regularizer(const char *model, uint64_t seed, int64_t limit,
+                                     const char *spec, int epochs, double min_accuracy)
+{
+    pt_run reg;
+    pt_start(&reg, model, seed, limit, spec);
+    pt_train(&reg, epochs);
+    rg_train_config cfg;
+    rg_train_config_defaults(&cfg);
+    cfg.seed = seed;
+    cfg.train_limit = limit;
+    rg_trainer *bare = NULL;
+    cr_assert_eq(rg_trainer_create(reg.model, pt_train_set, &cfg, &bare), RG_OK, "%s",
+                 rg_error_message());
+    rg_eval with, without;
+    cr_assert_eq(rg_trainer_evaluate_val(bare, &without), RG_OK);
+    cr_assert(memcmp(&reg.last.val_loss, &without.loss, sizeof(double)) == 0,
+              "%s: val loss %.17g during training, %.17g without the regularizer", spec,
+              reg.last.val_loss, without.loss);
+    cr_assert(memcmp(&reg.last.val_accuracy, &without.accuracy, sizeof(double)) == 0);
+    cr_assert_eq(rg_trainer_evaluate(reg.trainer, pt_test_set, &with), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(bare, pt_test_set, &without), RG_OK);
+    cr_assert(memcmp(&with, &without, sizeof with) == 0, "%s: test loss %.17g vs %.17g", spec,
+              with.loss, without.loss);
+    cr_assert_gt(with.accuracy, min_accuracy, "%s: test accuracy %.4f", spec, with.accuracy);
+    rg_trainer_destroy(bare);
+    pt_finish(&reg);
+}

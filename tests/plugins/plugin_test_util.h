@@ -77,6 +77,13 @@ void pt_train(pt_run *r, int epochs);
 /* Frees the trainer, model and the first regularizer (if any). */
 void pt_finish(pt_run *r);
 
+/* Trains `model` with `spec` for `epochs` epochs, then checks that a trainer without any
+ * regularizer on the same model and split (same seed) reports bit-identical validation and
+ * test metrics, so the eval-mode numbers never include the regularizer, and that the test
+ * accuracy exceeds min_accuracy (the regularized model still learned). */
+void pt_eval_ignores_the_regularizer(const char *model, uint64_t seed, int64_t limit,
+                                     const char *spec, int epochs, double min_accuracy);
+
 /* n aligned floats, failing the test if there is no memory. */
 float *pt_floats(int64_t n);
 
