@@ -73,6 +73,21 @@ double pt_penalty(rg_plugin_instance *pi, float *w, float *grad, int ndim, const
     return loss;
 }
 
+void pt_project(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape, uint32_t kind)
+{
+    rg_tensor_view v = pt_view(w, kind, ndim, shape);
+    cr_assert_not_null(pi->plugin->reg.project);
+    cr_assert_eq(pi->plugin->reg.project(pi->inst, &v), RG_OK, "%s", rg_error_message());
+}
+
+double pt_unit_norm(const float *w, int64_t u, int64_t len)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < len; i++)
+        s += (double)w[u * len + i] * (double)w[u * len + i];
+    return sqrt(s);
+}
+
 void pt_check_penalty_gradient(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape,
                                double h, double rtol, double atol, float kink)
 {

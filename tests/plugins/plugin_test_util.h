@@ -21,6 +21,11 @@ rg_tensor_view pt_view(float *data, uint32_t kind, int ndim, const int64_t *shap
  * the gradient. */
 double pt_penalty(rg_plugin_instance *pi, float *w, float *grad, int ndim, const int64_t *shape,
                   uint32_t kind);
+/* project() on w in place, failing the test on an error. */
+void pt_project(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape, uint32_t kind);
+/* L2 norm of unit u (dimension-0 slice of `len` elements) of w, summed in double. */
+double pt_unit_norm(const float *w, int64_t u, int64_t len);
+
 /* Compares penalty()'s gradient with central differences of its value at
  * every element (numel <= 4096); fails the test on a mismatch beyond
  * rtol * |fd| + atol. Skips elements within `kink` of 0 (|x| subgradients). */

@@ -25,14 +25,6 @@ static void two_threads(void)
 TestSuite(non_neg, .init = two_threads);
 TestSuite(non_neg_train, .init = pt_load_data, .fini = pt_free_data, .timeout = 300);
 
-static void project(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape,
-                    uint32_t kind)
-{
-    rg_tensor_view v = pt_view(w, kind, ndim, shape);
-    cr_assert_not_null(pi->plugin->reg.project);
-    cr_assert_eq(pi->plugin->reg.project(pi->inst, &v), RG_OK, "%s", rg_error_message());
-}
-
 /* Keras's w * (w >= 0), in float as Keras computes it */
 static float keras_non_neg(float w)
 {
@@ -46,7 +38,7 @@ Test(non_neg, negative_weights_become_zero_and_the_others_stay_bit_identical)
     float w[8] = {-1.5f, 0.0f, 2.0f, -0.0f, -1e-30f, 3e-38f, -1e30f, 0.25f};
     float before[8];
     memcpy(before, w, sizeof w);
-    project(pi, w, 2, shape, RG_TENSOR_WEIGHT);
+    pt_project(pi, w, 2, shape, RG_TENSOR_WEIGHT);
     for (int i = 0; i < 8; i++) {
         float want = keras_non_neg(before[i]);
         cr_assert(w[i] == want, "w[%d]: %.9g -> %.9g, want %.9g", i, (double)before[i],
@@ -63,7 +55,7 @@ Test(non_neg, a_negative_weight_becomes_plus_zero_not_minus_zero)
     rg_plugin_instance *pi = pt_load("non_neg", R);
     int64_t shape[1] = {3};
     float w[3] = {-2.0f, -1e-40f, -0.0f}; /* a subnormal too */
-    project(pi, w, 1, shape, RG_TENSOR_BIAS);
+    pt_project(pi, w, 1, shape, RG_TENSOR_BIAS);
     cr_assert(w[0] == 0.0f && !signbit(w[0]), "%.9g", (double)w[0]);
     cr_assert(w[1] == 0.0f && !signbit(w[1]), "%.9g", (double)w[1]);
     /* -0.0 >= 0: kept as it is, sign bit and all */
@@ -76,7 +68,7 @@ Test(non_neg, a_nan_stays_nan_as_in_keras)
     rg_plugin_instance *pi = pt_load("non_neg", R);
     int64_t shape[1] = {2};
     float w[2] = {NAN, -1.0f};
-    project(pi, w, 1, shape, RG_TENSOR_BIAS);
+    pt_project(pi, w, 1, shape, RG_TENSOR_BIAS);
     cr_assert(isnan(w[0]) && isnan(keras_non_neg(NAN)));
     cr_assert(w[1] == 0.0f);
     rg_plugin_instance_destroy(pi);
@@ -91,8 +83,8 @@ Test(non_neg, conv_filters_and_biases_are_clamped_element_by_element)
     pt_fill(b, 7, 6, -1.0f, 1.0f);
     memcpy(w0, w, sizeof w);
     memcpy(b0, b, sizeof b);
-    project(pi, w, 4, shape4, RG_TENSOR_WEIGHT);
-    project(pi, b, 1, shape1, RG_TENSOR_BIAS);
+    pt_project(pi, w, 4, shape4, RG_TENSOR_WEIGHT);
+    pt_project(pi, b, 1, shape1, RG_TENSOR_BIAS);
     int neg = 0;
     for (int64_t i = 0; i < n4; i++) {
         neg += w0[i] < 0.0f;
@@ -114,9 +106,9 @@ Test(non_neg, result_is_bit_identical_at_one_and_two_threads)
     memcpy(a, w0, (size_t)n * sizeof(float));
     memcpy(b, w0, (size_t)n * sizeof(float));
     rg_threads_init(1);
-    project(pi, a, 2, shape, RG_TENSOR_WEIGHT);
+    pt_project(pi, a, 2, shape, RG_TENSOR_WEIGHT);
     rg_threads_init(2);
-    project(pi, b, 2, shape, RG_TENSOR_WEIGHT);
+    pt_project(pi, b, 2, shape, RG_TENSOR_WEIGHT);
     cr_assert(memcmp(a, b, (size_t)n * sizeof(float)) == 0);
     for (int64_t i = 0; i < n; i++)
         cr_assert(a[i] == keras_non_neg(w0[i]), "element %lld", (long long)i);
