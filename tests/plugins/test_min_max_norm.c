@@ -191,8 +191,8 @@ Test(min_max_norm, after_projection_every_unit_norm_is_inside_the_interval)
         double na = pt_unit_norm(w, r, cols);
         /* Keras's eps leaves a unit raised to 0.5 short of it by 0.5 * 1e-7 / ||w|| */
         double floor = 0.5 * nb[r] / (1e-7 + nb[r]) * (1.0 - 1e-7);
-        cr_assert(na >= floor && na <= 2.0 * (1.0 + 1e-7), "row %lld: norm %.9g -> %.9g", (long long)r,
-                  nb[r], na);
+        cr_assert(na >= floor && na <= 2.0 * (1.0 + 1e-7), "row %lld: norm %.9g -> %.9g",
+                  (long long)r, nb[r], na);
     }
     rg_free(w);
 }
