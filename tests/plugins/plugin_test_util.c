@@ -73,6 +73,21 @@ double pt_penalty(rg_plugin_instance *pi, float *w, float *grad, int ndim, const
     return loss;
 }
 
+void pt_project(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape, uint32_t kind)
+{
+    rg_tensor_view v = pt_view(w, kind, ndim, shape);
+    cr_assert_not_null(pi->plugin->reg.project);
+    cr_assert_eq(pi->plugin->reg.project(pi->inst, &v), RG_OK, "%s", rg_error_message());
+}
+
+double pt_unit_norm(const float *w, int64_t u, int64_t len)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < len; i++)
+        s += (double)w[u * len + i] * (double)w[u * len + i];
+    return sqrt(s);
+}
+
 void pt_check_penalty_gradient(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape,
                                double h, double rtol, double atol, float kink)
 {
@@ -268,4 +283,32 @@ void pt_start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const 
     rg_model_init_params(r->model, seed);
     cr_assert_eq(rg_trainer_create(r->model, pt_train_set, &r->cfg, &r->trainer), RG_OK, "%s",
                  rg_error_message());
+}
+
+void pt_eval_ignores_the_regularizer(const char *model, uint64_t seed, int64_t limit,
+                                     const char *spec, int epochs, double min_accuracy)
+{
+    pt_run reg;
+    pt_start(&reg, model, seed, limit, spec);
+    pt_train(&reg, epochs);
+    rg_train_config cfg;
+    rg_train_config_defaults(&cfg);
+    cfg.seed = seed;
+    cfg.train_limit = limit;
+    rg_trainer *bare = NULL;
+    cr_assert_eq(rg_trainer_create(reg.model, pt_train_set, &cfg, &bare), RG_OK, "%s",
+                 rg_error_message());
+    rg_eval with, without;
+    cr_assert_eq(rg_trainer_evaluate_val(bare, &without), RG_OK);
+    cr_assert(memcmp(&reg.last.val_loss, &without.loss, sizeof(double)) == 0,
+              "%s: val loss %.17g during training, %.17g without the regularizer", spec,
+              reg.last.val_loss, without.loss);
+    cr_assert(memcmp(&reg.last.val_accuracy, &without.accuracy, sizeof(double)) == 0);
+    cr_assert_eq(rg_trainer_evaluate(reg.trainer, pt_test_set, &with), RG_OK);
+    cr_assert_eq(rg_trainer_evaluate(bare, pt_test_set, &without), RG_OK);
+    cr_assert(memcmp(&with, &without, sizeof with) == 0, "%s: test loss %.17g vs %.17g", spec,
+              with.loss, without.loss);
+    cr_assert_gt(with.accuracy, min_accuracy, "%s: test accuracy %.4f", spec, with.accuracy);
+    rg_trainer_destroy(bare);
+    pt_finish(&reg);
 }

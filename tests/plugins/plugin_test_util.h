@@ -21,6 +21,11 @@ rg_tensor_view pt_view(float *data, uint32_t kind, int ndim, const int64_t *shap
  * the gradient. */
 double pt_penalty(rg_plugin_instance *pi, float *w, float *grad, int ndim, const int64_t *shape,
                   uint32_t kind);
+/* project() on w in place, failing the test on an error. */
+void pt_project(rg_plugin_instance *pi, float *w, int ndim, const int64_t *shape, uint32_t kind);
+/* L2 norm of unit u (dimension-0 slice of `len` elements) of w, summed in double. */
+double pt_unit_norm(const float *w, int64_t u, int64_t len);
+
 /* Compares penalty()'s gradient with central differences of its value at
  * every element (numel <= 4096); fails the test on a mismatch beyond
  * rtol * |fd| + atol. Skips elements within `kink` of 0 (|x| subgradients). */
@@ -76,6 +81,13 @@ void pt_start(pt_run *r, const char *model, uint64_t seed, int64_t limit, const 
 void pt_train(pt_run *r, int epochs);
 /* Frees the trainer, model and the first regularizer (if any). */
 void pt_finish(pt_run *r);
+
+/* Trains `model` with `spec` for `epochs` epochs, then checks that a trainer without any
+ * regularizer on the same model and split (same seed) reports bit-identical validation and
+ * test metrics, so the eval-mode numbers never include the regularizer, and that the test
+ * accuracy exceeds min_accuracy (the regularized model still learned). */
+void pt_eval_ignores_the_regularizer(const char *model, uint64_t seed, int64_t limit,
+                                     const char *spec, int epochs, double min_accuracy);
 
 /* n aligned floats, failing the test if there is no memory. */
 float *pt_floats(int64_t n);
