@@ -15,9 +15,8 @@
  *
  * An activation hook whose input must be the logits z [batch, classes], the output of
  * the model's last layer. Attach it with after=<that layer>; without after= the host
- * places it after every hidden ReLU, where the penalty means nothing. (The trainer
- * offers no site after its last layer, so a model must end in a layer that keeps the
- * logits as they are, e.g. `...,dense:10,flatten` with after=<that dense>; see README.)
+ * places it after every hidden ReLU, where the penalty means nothing. The output layer
+ * is a site only when after= names it (since ABI 1.5), e.g. after=dense3 on mlp:512,256.
  * Each row is one sample's distribution over its numel / shape[0] values.
  *
  * Forward leaves the activations unchanged and adds the penalty in training only;

@@ -311,14 +311,26 @@ Test(confidence_penalty, beta_outside_0_to_10_is_refused_with_the_host_message)
 
 /* ---- training on a Fashion-MNIST subset ---------------------------------- */
 
-/* The trainer has no site after a model's last layer (its output feeds the loss), so
- * after=dense2 on mlp:64, whose last layer is dense2, is refused; a model ending in a
- * flatten, an identity on [10], gives the logits a site (used below). */
-Test(confidence_penalty_train, the_logits_need_a_layer_after_them_to_get_a_site)
+/* after= may name the output layer (its logits feed the loss): the hook then sits between
+ * them and the loss, with or without an identity layer after them; a name that matches no
+ * layer is refused. */
+Test(confidence_penalty_train, after_names_the_output_layer_whose_logits_it_penalizes)
 {
+    pt_run r;
+    pt_start(&r, "mlp:64", 1, 500, "confidence_penalty:after=dense2");
+    cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:dense2");
+    pt_train(&r, 1);
+    cr_assert_gt(r.last.train_penalty, -10.0);
+    cr_assert_lt(r.last.train_penalty, 0.0, "the penalty -beta H is negative: %g",
+                 r.last.train_penalty);
+    pt_finish(&r);
+    pt_start(&r, "dense:64,relu,dense:10,flatten", 1, 500, "confidence_penalty:after=dense2");
+    cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:dense2");
+    pt_finish(&r);
+
     rg_train_config cfg;
     rg_train_config_defaults(&cfg);
-    cfg.regs[0] = pt_load("confidence_penalty:after=dense2", R);
+    cfg.regs[0] = pt_load("confidence_penalty:after=dense9", R);
     cfg.num_regs = 1;
     rg_model_spec ms;
     cr_assert_eq(rg_model_spec_parse("mlp:64", &ms), RG_OK);
@@ -327,14 +339,9 @@ Test(confidence_penalty_train, the_logits_need_a_layer_after_them_to_get_a_site)
     rg_trainer *t = NULL;
     cr_assert_eq(rg_trainer_create(m, pt_train_set, &cfg, &t), RG_ERR_INVALID);
     cr_assert_str_eq(rg_error_message(),
-                     "confidence_penalty: after=dense2 matches no hidden layer of --model mlp:64");
+                     "confidence_penalty: after=dense9 matches no layer of --model mlp:64");
     rg_model_destroy(m);
     rg_plugin_instance_destroy(cfg.regs[0]);
-
-    pt_run r;
-    pt_start(&r, "dense:64,relu,dense:10,flatten", 1, 500, "confidence_penalty:after=dense2");
-    cr_assert_str_eq(rg_trainer_targets(r.trainer, 0), "after:dense2");
-    pt_finish(&r);
 }
 
 /* Mean entropy of the model's output distribution over a data set, eval mode. */
@@ -375,7 +382,7 @@ static double mean_entropy(pt_run *r, const rg_dataset *ds)
  * is negative. (beta = 0.1 moved it only from 0.41 to 0.44 here.) */
 Test(confidence_penalty_train, the_penalty_raises_the_mean_output_entropy)
 {
-    const char *model = "dense:128,relu,dense:10,flatten";
+    const char *model = "dense:128,relu,dense:10";
     pt_run plain, pen;
     pt_start(&plain, model, 1, 2000, NULL);
     pt_start(&pen, model, 1, 2000, "confidence_penalty:beta=0.5,after=dense2");
@@ -399,6 +406,6 @@ Test(confidence_penalty_train, the_penalty_raises_the_mean_output_entropy)
 
 Test(confidence_penalty_train, eval_metrics_do_not_include_the_regularizer)
 {
-    pt_eval_ignores_the_regularizer("dense:64,relu,dense:10,flatten", 11, 3000,
+    pt_eval_ignores_the_regularizer("dense:64,relu,dense:10", 11, 3000,
                                     "confidence_penalty:beta=0.5,after=dense2", 1, 0.4);
 }
