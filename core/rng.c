@@ -15,6 +15,11 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+uint64_t rg_rng_mix(uint64_t x)
+{
+    return splitmix64(x);
+}
+
 void rg_rng_stream_init(rg_rng_stream *s, uint64_t seed, uint64_t epoch, uint64_t step,
                         uint64_t site)
 {

@@ -33,6 +33,8 @@ enum {
 
 void rg_rng_stream_init(rg_rng_stream *s, uint64_t seed, uint64_t epoch, uint64_t step,
                         uint64_t site);
+/* SplitMix64's finalizer (Steele et al. 2014): how keys and prefixes are mixed. */
+uint64_t rg_rng_mix(uint64_t x);
 /* Four raw 32-bit words of block `block`. */
 void rg_rng_block(const rg_rng_stream *s, uint64_t block, uint32_t out[4]);
 uint32_t rg_rng_u32(const rg_rng_stream *s, uint64_t offset);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../error.h"
+#include "../plugin/compose.h"
 #include "../rng.h"
 #include "../threads.h"
 #include "check_internal.h"
@@ -250,5 +251,42 @@ rg_check_verdict rg_check_aug_seed(rg_check_child *c, const rg_check_ctx *ctx, c
     if (!ok)
         return RG_CHECK_FAIL;
     snprintf(detail, cap, "seeds 7 and 8 give different batches");
+    return RG_CHECK_PASS;
+}
+
+/* ABI 1.6: what the augmenter composed in create() (NA when nothing). Two instances of one
+ * spec must compose the same augmenters: a composition that depends on anything but the
+ * parameters would change from run to run. */
+rg_check_verdict rg_check_aug_compose(rg_check_child *c, const rg_check_ctx *ctx,
+                                      const void *arg, char *detail, size_t cap)
+{
+    (void)arg;
+    void *a = NULL, *b = NULL;
+    if (!create(c, ctx, &a, detail, cap))
+        return RG_CHECK_FAIL;
+    char first[RG_CHECK_DETAIL_CAP], second[RG_CHECK_DETAIL_CAP];
+    int64_t n = rg_compose_owned(a, first, sizeof first);
+    if (n == 0) {
+        rg_chk_destroy(c, ctx, a);
+        snprintf(detail, cap, "composes no other augmenter");
+        return RG_CHECK_NA;
+    }
+    if (!create(c, ctx, &b, detail, cap)) {
+        rg_chk_destroy(c, ctx, a);
+        return RG_CHECK_FAIL;
+    }
+    int64_t m = rg_compose_owned(b, second, sizeof second);
+    rg_chk_destroy(c, ctx, a);
+    rg_chk_destroy(c, ctx, b);
+    if (m != n || strcmp(first, second) != 0) {
+        snprintf(detail, cap,
+                 "two instances with the same parameters composed different augmenters (%lld, "
+                 "then %lld): compose from the parameters only",
+                 (long long)n, (long long)m);
+        return RG_CHECK_FAIL;
+    }
+    snprintf(detail, cap, "composes %lld augmenters through the host, the same for two "
+                          "instances: %.700s%s",
+             (long long)n, first, strlen(first) > 700 ? "..." : "");
     return RG_CHECK_PASS;
 }

@@ -169,7 +169,8 @@ static rg_status run_augmenter(runner *r)
     const char *hooks = LIFE " apply()";
     if (run(r, "augment bounds", hooks, rg_check_aug_bounds, NULL) < 0 ||
         run(r, "augment determinism", hooks, rg_check_aug_determinism, NULL) < 0 ||
-        run(r, "augment seed", hooks, rg_check_aug_seed, NULL) < 0)
+        run(r, "augment seed", hooks, rg_check_aug_seed, NULL) < 0 ||
+        run(r, "augment composition", hooks, rg_check_aug_compose, NULL) < 0)
         return RG_ERR_IO;
     return RG_OK;
 }

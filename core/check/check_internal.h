@@ -166,5 +166,7 @@ rg_check_verdict rg_check_aug_determinism(rg_check_child *, const rg_check_ctx *
                                           const void *, char *, size_t);
 rg_check_verdict rg_check_aug_seed(rg_check_child *, const rg_check_ctx *, const void *,
                                    char *, size_t);
+rg_check_verdict rg_check_aug_compose(rg_check_child *, const rg_check_ctx *, const void *,
+                                      char *, size_t);
 
 #endif

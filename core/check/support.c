@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../error.h"
+#include "../plugin/compose.h"
 #include "../plugin/instance.h"
 #include "../rng.h"
 #include "check_internal.h"
@@ -141,7 +142,10 @@ rg_status rg_chk_create(rg_check_child *c, const rg_check_ctx *ctx, const char *
     rg_params prm = {sizeof prm, ctx->plugin->num_params, values};
     rg_check_stage(c, "create()", "create() with %s", *text ? text : "default parameters");
     rg_error_clear();
+    rg_compose_mark mark;
+    rg_compose_begin(&mark, ctx->plugin->desc.name, ctx->plugin->desc.kind, &ctx->host);
     st = ctx->plugin->desc.create(&ctx->host, &prm, inst);
+    rg_compose_end(&mark, st == RG_OK ? *inst : NULL);
     if (st == RG_OK && *inst == NULL)
         return rg_error_set(RG_ERR_PLUGIN, "create() returned RG_OK but no instance");
     if (st == RG_OK)
@@ -158,6 +162,7 @@ void rg_chk_destroy(rg_check_child *c, const rg_check_ctx *ctx, void *inst)
         return;
     rg_check_stage(c, "destroy()", "destroy()");
     ctx->plugin->desc.destroy(inst);
+    rg_compose_release(inst);
 }
 
 int rg_chk_sample(int64_t n, int64_t *idx, int max)

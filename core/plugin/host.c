@@ -12,6 +12,7 @@
 #include "../rng.h"
 #include "../threads.h"
 #include "../train/step_services.h"
+#include "compose.h"
 #include "regula/regula.h"
 
 static rg_log_fn g_log_handler;
@@ -122,6 +123,11 @@ void rg_host_api_make(rg_host_api *api, uint32_t minor)
         api->step_tensors = rg_host_step_tensors;
         api->step_tensor = rg_host_step_tensor;
         api->step_evaluate = rg_host_step_evaluate;
+    }
+    if (minor >= 6) {
+        api->augmenter_create = rg_host_augmenter_create;
+        api->augmenter_apply = rg_host_augmenter_apply;
+        api->augmenter_destroy = rg_host_augmenter_destroy;
     }
 }
 

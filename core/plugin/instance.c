@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../error.h"
+#include "compose.h"
 #include "discovery.h"
 #include "host.h"
 
@@ -237,7 +238,11 @@ rg_status rg_plugin_instance_create(const char *spec, uint32_t kind, const rg_ho
     if (st == RG_OK) {
         rg_params prm = {sizeof prm, pi->plugin->num_params, pi->values};
         rg_error_clear();
-        rg_status cs = pi->plugin->desc.create(host ? host : rg_host_api_get(), &prm, &pi->inst);
+        const rg_host_api *h = host ? host : rg_host_api_get();
+        rg_compose_mark mark;
+        rg_compose_begin(&mark, pi->plugin->desc.name, pi->plugin->desc.kind, h);
+        rg_status cs = pi->plugin->desc.create(h, &prm, &pi->inst);
+        rg_compose_end(&mark, cs == RG_OK ? pi->inst : NULL);
         if (cs != RG_OK || !pi->inst)
             st = rg_error_wrap(RG_ERR_PLUGIN, "plugin %s: create() failed",
                                pi->plugin->desc.name);
@@ -254,8 +259,10 @@ void rg_plugin_instance_destroy(rg_plugin_instance *pi)
 {
     if (!pi)
         return;
-    if (pi->inst && pi->plugin)
+    if (pi->inst && pi->plugin) {
         pi->plugin->desc.destroy(pi->inst);
+        rg_compose_release(pi->inst);
+    }
     rg_plugin_unload(pi->plugin);
     free(pi);
 }

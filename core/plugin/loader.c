@@ -285,7 +285,13 @@ rg_status rg_plugin_load(const char *path, const rg_host_api *host, rg_plugin **
     if (st != RG_OK)
         return st;
     const char *probe = getenv("REGULA_PLUGIN_PROBE");
-    if (!(flags & RG_CONTEXT_NO_PLUGIN_PROBE) && !(probe && strcmp(probe, "0") == 0) &&
+    /* Loaded already (a policy composing a dozen instances of one file): its constructors
+     * ran in this process, and dlopen hands back the same object, so a probe would fork for
+     * nothing. */
+    void *loaded = dlopen(real, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+    if (loaded)
+        dlclose(loaded);
+    if (!loaded && !(flags & RG_CONTEXT_NO_PLUGIN_PROBE) && !(probe && strcmp(probe, "0") == 0) &&
         (st = rg_plugin_probe(real, host)) != RG_OK)
         return st;
     return rg_plugin_dlopen(real, host, out);

@@ -39,6 +39,37 @@ void rg_activity_end(void)
     __atomic_store_n(&g_slots[t_slot].active, 0, __ATOMIC_RELEASE);
 }
 
+void rg_activity_nest(const char *label, const char *path, const char *hook,
+                      rg_activity_saved *saved)
+{
+    slot *s = &g_slots[t_slot];
+    saved->active = __atomic_load_n(&s->active, __ATOMIC_ACQUIRE);
+    saved->plugin = s->plugin;
+    saved->path = s->path;
+    saved->hook = s->hook;
+    /* off while the names change, so a signal never reads one plugin's name with another's path */
+    __atomic_store_n(&s->active, 0, __ATOMIC_RELEASE);
+    s->plugin = label;
+    s->path = path;
+    s->hook = hook;
+    if (!saved->active) {
+        s->epoch = 0;
+        s->step = 0;
+        clock_gettime(CLOCK_MONOTONIC, &s->since);
+    }
+    __atomic_store_n(&s->active, 1, __ATOMIC_RELEASE);
+}
+
+void rg_activity_unnest(const rg_activity_saved *saved)
+{
+    slot *s = &g_slots[t_slot];
+    __atomic_store_n(&s->active, 0, __ATOMIC_RELEASE);
+    s->plugin = saved->plugin;
+    s->path = saved->path;
+    s->hook = saved->hook;
+    __atomic_store_n(&s->active, saved->active, __ATOMIC_RELEASE);
+}
+
 /* write(2) and hand-made number formatting only: this runs inside signal handlers. */
 static void put(int fd, const char *s)
 {

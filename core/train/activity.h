@@ -17,4 +17,15 @@ void rg_activity_begin(const rg_plugin_instance *pi, const char *hook, int64_t e
                        int64_t step);
 void rg_activity_end(void);
 
+/* A composed augmenter (ABI 1.6) running inside its creator's hook: the slot names it
+ * (`label`, e.g. "rotate (composed by trivial_augment)") until unnest puts the creator
+ * back. The creator's start time is kept, so a hang is timed from the outer hook. */
+typedef struct rg_activity_saved {
+    int active;
+    const char *plugin, *path, *hook;
+} rg_activity_saved;
+void rg_activity_nest(const char *label, const char *path, const char *hook,
+                      rg_activity_saved *saved);
+void rg_activity_unnest(const rg_activity_saved *saved);
+
 #endif

@@ -95,5 +95,9 @@ const rg_abi_entry RG_LAYOUT_TABLE[] = {
     F(rg_regularizer_hooks, gradient), F(rg_regularizer_hooks, step_wrap),
     C(RG_REGULARIZER_HOOKS_SIZE_V1_5),
 #endif
+#if REGULA_ABI_MINOR >= 6
+    F(rg_host_api, augmenter_create), F(rg_host_api, augmenter_apply),
+    F(rg_host_api, augmenter_destroy), C(RG_HOST_API_SIZE_V1_6),
+#endif
     {NULL, 0, 0},
 };

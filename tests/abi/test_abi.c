@@ -20,6 +20,7 @@ extern const rg_abi_entry rg_layout_v1_1[];
 extern const rg_abi_entry rg_layout_v1_2[];
 extern const rg_abi_entry rg_layout_v1_3[];
 extern const rg_abi_entry rg_layout_v1_4[];
+extern const rg_abi_entry rg_layout_v1_5[];
 
 static int compare(const rg_abi_entry *frozen, const char *version)
 {
@@ -135,7 +136,7 @@ Test(abi, plugin_built_for_a_newer_minor_is_refused_naming_both_versions)
     cr_assert_eq(rg_plugin_instance_create(ABI_FIX("abi_future_good"), RG_PLUGIN_REGULARIZER,
                                            NULL, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.5") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.99 does not fit host ABI 1.6") != NULL,
               "%s", rg_error_message());
     cr_assert(strstr(rg_error_message(), "abi_future_good.so") != NULL, "%s",
               rg_error_message());
@@ -162,7 +163,7 @@ Test(abi, a_1_2_plugin_is_refused_by_a_1_1_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2sp.so", RG_PLUGIN_REGULARIZER,
                                            &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.1") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.6 does not fit host ABI 1.1") != NULL,
               "%s", rg_error_message());
 }
 
@@ -195,7 +196,7 @@ Test(abi, a_1_5_plugin_is_refused_by_a_1_2_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/l2.so", RG_PLUGIN_REGULARIZER,
                                            &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.2") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.6 does not fit host ABI 1.2") != NULL,
               "%s", rg_error_message());
 }
 
@@ -245,7 +246,7 @@ Test(abi, a_1_5_plugin_is_refused_by_a_1_3_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/activity_l1l2.so",
                                            RG_PLUGIN_REGULARIZER, &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.3") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.6 does not fit host ABI 1.3") != NULL,
               "%s", rg_error_message());
 }
 
@@ -258,18 +259,28 @@ Test(abi, current_header_keeps_every_1_4_field_and_constant)
 }
 
 /* 1.5 appended 4 hooks, 3 host services, rg_param_ctx (6 fields) and 3 sizes. */
-Test(abi, the_1_5_table_appends_the_weight_gradient_and_step_hooks)
+Test(abi, current_header_keeps_every_1_5_field_and_constant)
 {
-    int n14 = 0, n15 = 0;
+    int n14 = 0, n15 = compare(rg_layout_v1_5, "1.5");
     for (const rg_abi_entry *e = rg_layout_v1_4; e->what; e++)
         n14++;
-    for (const rg_abi_entry *e = rg_layout_current; e->what; e++)
-        n15++;
-    cr_assert_eq(n15, n14 + 16, "the current table holds %d entries, 1.4's %d", n15, n14);
+    cr_assert_eq(n15, n14 + 16, "the 1.5 table holds %d entries, 1.4's %d", n15, n14);
     cr_assert_eq(RG_REGULARIZER_HOOKS_SIZE_V1_5, sizeof(rg_regularizer_hooks));
-    cr_assert_eq(RG_HOST_API_SIZE_V1_5, sizeof(rg_host_api));
+}
+
+/* 1.6 appended 3 host services and a size. */
+Test(abi, the_1_6_table_appends_the_composition_services)
+{
+    int n15 = 0, n16 = 0;
+    for (const rg_abi_entry *e = rg_layout_v1_5; e->what; e++)
+        n15++;
+    for (const rg_abi_entry *e = rg_layout_current; e->what; e++)
+        n16++;
+    cr_assert_eq(n16, n15 + 4, "the current table holds %d entries, 1.5's %d", n16, n15);
+    cr_assert_eq(RG_HOST_API_SIZE_V1_6, sizeof(rg_host_api));
     cr_assert_eq(rg_host_api_get()->struct_size, sizeof(rg_host_api));
     cr_assert_not_null(rg_host_api_get()->step_evaluate);
+    cr_assert_not_null(rg_host_api_get()->augmenter_apply);
 }
 
 Test(abi, plugins_built_against_1_4_load_in_the_1_5_host)
@@ -294,6 +305,34 @@ Test(abi, a_1_5_plugin_is_refused_by_a_1_4_host)
     cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/activity_l1l2.so",
                                            RG_PLUGIN_REGULARIZER, &old, &pi),
                  RG_ERR_VERSION);
-    cr_assert(strstr(rg_error_message(), "plugin ABI 1.5 does not fit host ABI 1.4") != NULL,
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.6 does not fit host ABI 1.4") != NULL,
+              "%s", rg_error_message());
+}
+
+Test(abi, plugins_built_against_1_5_load_in_the_1_6_host)
+{
+    rg_threads_init(2);
+    rg_plugin_instance *pi = load(ABI_FIX("abi15_myreg") ":lambda=0.5", RG_PLUGIN_REGULARIZER);
+    cr_assert_eq(pi->plugin->abi_minor, 5);
+    expect_myreg_penalty(pi);
+    rg_plugin_instance_destroy(pi);
+    pi = load(ABI_FIX("abi15_myaug"), RG_PLUGIN_AUGMENTER);
+    cr_assert_eq(pi->plugin->abi_minor, 5);
+    rg_plugin_instance_destroy(pi);
+}
+
+Test(abi, a_1_6_plugin_is_refused_by_a_1_5_host)
+{
+    rg_host_api old = *rg_host_api_get();
+    old.abi_minor = 5;
+    old.struct_size = (uint32_t)RG_HOST_API_SIZE_V1_5;
+    old.augmenter_create = NULL;
+    old.augmenter_apply = NULL;
+    old.augmenter_destroy = NULL;
+    rg_plugin_instance *pi = NULL;
+    cr_assert_eq(rg_plugin_instance_create(REGULA_TEST_PLUGINS "/hflip.so", RG_PLUGIN_AUGMENTER,
+                                           &old, &pi),
+                 RG_ERR_VERSION);
+    cr_assert(strstr(rg_error_message(), "plugin ABI 1.6 does not fit host ABI 1.5") != NULL,
               "%s", rg_error_message());
 }

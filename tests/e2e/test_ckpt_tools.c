@@ -115,7 +115,7 @@ Test(ckpt_tools, info_describes_a_known_checkpoint)
     const char *want[] = {"run.ckpt: written by regula ", " after epoch 2 of 2 (step 10)",
                           "model mlp:16 on fashion-mnist, 12730 parameters, seed 3, 2 threads",
                           "  reg: l2:lambda=1e-3, dropout:rate=0.25\n",
-                          "  reg l2 1.1.0 (ABI 1.5)", "    params: lambda=0.001, convention=torch",
+                          "  reg l2 1.1.0 (ABI 1.6)", "    params: lambda=0.001, convention=torch",
                           "    on: dense1.weight, dense2.weight", "  reg dropout 1.0.0",
                           "    on: after:relu1", "\n      1  ", "\n      2  ",
                           "\ndense1    dense    16               12,560", NULL};

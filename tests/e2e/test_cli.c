@@ -187,7 +187,7 @@ Test(cli, log_every_adds_step_records_with_a_timestamp_to_the_metrics)
 Test(cli, plugins_lists_l2_with_its_schema)
 {
     cr_assert_eq(run("plugins"), 0, "%s", err);
-    cr_assert(strstr(out, "l2  regularizer 1.1.0  (ABI 1.5)") != NULL, "%s", out);
+    cr_assert(strstr(out, "l2  regularizer 1.1.0  (ABI 1.6)") != NULL, "%s", out);
     cr_assert(strstr(out, "lambda") && strstr(out, "convention") && strstr(out, "[0, 1]"), "%s",
               out);
     cr_assert_eq(run("plugins --json"), 0);
@@ -201,7 +201,7 @@ Test(cli, plugin_debug_traces_discovery_and_negotiation)
     unsetenv("REGULA_PLUGIN_DEBUG");
     cr_assert_eq(code, 0, "%s", err);
     cr_assert(strstr(err, "plugin search dir") != NULL, "%s", err);
-    cr_assert(strstr(err, "host offers ABI 1.5, plugin answers 1.5") != NULL, "%s", err);
+    cr_assert(strstr(err, "host offers ABI 1.6, plugin answers 1.6") != NULL, "%s", err);
 }
 
 Test(cli, small_training_run_writes_summary_and_checkpoint)
@@ -230,7 +230,7 @@ Test(cli, small_training_run_writes_summary_and_checkpoint)
     const char *keys[] = {"\"test_accuracy\"", "\"test_loss\"", "\"train_accuracy\"",
                           "\"train_loss\"", "\"val_accuracy\"", "\"epochs\": 1",
                           "\"seconds_per_epoch\"", "\"plugins\"", "\"name\": \"l2\"",
-                          "\"version\": \"1.1.0\"", "\"lambda\": 0.0001", "\"abi\": \"1.5\"",
+                          "\"version\": \"1.1.0\"", "\"lambda\": 0.0001", "\"abi\": \"1.6\"",
                           "\"train_examples\": 480", "\"val_examples\": 120", NULL};
     for (int i = 0; keys[i]; i++)
         cr_assert(strstr(json, keys[i]) != NULL, "summary lacks %s:\n%s", keys[i], json);
@@ -250,7 +250,7 @@ Test(cli, small_training_run_writes_summary_and_checkpoint)
     cr_assert_eq(memcmp(ckpt, "RGCKPT02", 8), 0);
     const char *meta = ckpt + 12;
     cr_assert(strstr(meta, "\"name\": \"l2\"") && strstr(meta, "\"version\": \"1.1.0\"") &&
-                  strstr(meta, "\"abi\": \"1.5\"") && strstr(meta, "\"lambda\": 0.0001"),
+                  strstr(meta, "\"abi\": \"1.6\"") && strstr(meta, "\"lambda\": 0.0001"),
               "checkpoint metadata lacks the plugin identity: %s", meta);
 }
 

@@ -161,15 +161,21 @@ Test(faults, a_single_nan_from_an_activation_hook_is_traced_back_to_it)
 }
 
 /* A bad augmenter output is refused at the boundary, naming the plugin and the element. */
-static void expect_refused(const char *mode, const char *message)
+static void expect_refused_spec(const char *spec, const char *message)
 {
     char args[512];
-    snprintf(args, sizeof args, "--epochs 1 --aug " REGULA_TEST_FIXTURES
-             "/fixture_badaug.so:mode=%s", mode);
+    snprintf(args, sizeof args, "--epochs 1 --aug %s", spec);
     int st = train(args);
     cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
     cr_assert(strstr(out, message) != NULL, "no '%s' in:\n%s", message, out);
     cr_assert_null(strstr(out, "test accuracy"), "%s", out);
+}
+
+static void expect_refused(const char *mode, const char *message)
+{
+    char spec[256];
+    snprintf(spec, sizeof spec, REGULA_TEST_FIXTURES "/fixture_badaug.so:mode=%s", mode);
+    expect_refused_spec(spec, message);
 }
 
 Test(faults, augmented_pixels_must_be_finite_and_in_range_and_targets_distributions)
@@ -182,6 +188,25 @@ Test(faults, augmented_pixels_must_be_finite_and_in_range_and_targets_distributi
     expect_refused("labels", "plugin badaug: apply() left target row 1 summing to 2 (smallest "
                              "entry 0) (epoch 1, step 0): targets must be non-negative and sum "
                              "to 1");
+}
+
+/* A crash inside an augmenter that a policy composed (ABI 1.6) is blamed on the composed
+ * plugin, named with the one that composed it; a NaN it writes is refused at the policy's
+ * boundary, naming the policy. */
+Test(faults, a_crash_inside_a_composed_augmenter_names_both_plugins)
+{
+    char args[512];
+    snprintf(args, sizeof args, "--epochs 2 --save %s/r.ckpt --aug " REGULA_TEST_FIXTURES
+             "/fixture_compose.so:target=badaug_segv,whole=1", dir);
+    int st = train(args);
+    cr_assert_eq(st, 3, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "plugin badaug (composed by compose) (") != NULL, "%s", out);
+    cr_assert(strstr(out, "fixture_badaug.so), hook apply(), epoch 1, step 0") != NULL, "%s",
+              out);
+    cr_assert_null(strstr(out, "test accuracy"), "%s", out);
+    expect_refused_spec(REGULA_TEST_FIXTURES "/fixture_compose.so:target=badaug_nan,whole=1",
+                        "plugin compose: apply() wrote nan at image 1, channel 0, row 2, "
+                        "column 3 (epoch 1, step 0)");
 }
 
 /* A constructor that crashes or exits while the plugin loads: the forked probe load sees it

@@ -48,7 +48,7 @@ Test(loader, refuses_a_plugin_of_another_abi_major_naming_both_versions)
 {
     rg_plugin *p = NULL;
     cr_assert_eq(rg_plugin_load(FIX("wrong_major"), NULL, &p), RG_ERR_VERSION);
-    assert_message_contains("fixture_wrong_major.so: plugin ABI 2.0 does not fit host ABI 1.5");
+    assert_message_contains("fixture_wrong_major.so: plugin ABI 2.0 does not fit host ABI 1.6");
     assert_message_contains("rebuild the plugin against regula SDK 1.x");
 }
 
@@ -115,7 +115,7 @@ Test(loader, sdk_entry_refuses_a_host_of_another_major)
     cr_assert_eq(entry(&api, &neg, &d), RG_ERR_VERSION);
     cr_assert_eq(neg.plugin_major, 1);
     cr_assert_null(d);
-    assert_message_contains("plugin built for ABI 1.5, host offers 2.0");
+    assert_message_contains("plugin built for ABI 1.6, host offers 2.0");
 }
 
 Test(loader, create_and_destroy_return_every_host_byte)
@@ -143,7 +143,7 @@ Test(loader, a_host_older_than_the_plugin_minor_is_refused_both_ways)
     rg_host_api_make(&old, 0);
     rg_plugin *p = NULL;
     cr_assert_eq(rg_plugin_load(FIX("good"), &old, &p), RG_ERR_VERSION);
-    assert_message_contains("fixture_good.so: plugin ABI 1.5 does not fit host ABI 1.0");
+    assert_message_contains("fixture_good.so: plugin ABI 1.6 does not fit host ABI 1.0");
     assert_message_contains("rebuild the plugin against regula SDK 1.x (minor <= 0)");
 }
 

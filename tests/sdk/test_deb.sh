@@ -35,7 +35,7 @@ for f in ./usr/bin/regula ./usr/lib/libregula.so.0 ./usr/lib/regula/plugins/l2.s
 done
 for f in ./usr/include/regula/plugin.h ./usr/include/regula/regula.h ./usr/lib/libregula.so \
          ./usr/lib/pkgconfig/regula.pc ./usr/lib/cmake/Regula/RegulaConfig.cmake \
-         ./usr/share/regula/template/myreg.c ./usr/share/regula/template/mytransform.c \
+         ./usr/share/regula/template/myreg.c ./usr/share/regula/template/mytransform.c ./usr/share/regula/template/mypolicy.c \
          ./usr/share/regula/template/CMakeLists.txt; do
     grep -qx "$f" "$TMP/dev.txt" || fail "libregula-dev lacks $f"
 done

@@ -48,13 +48,13 @@ step "template with CMake"
 cmake -S "$SRC/sdk/template" -B "$TMP/tb" -DCMAKE_PREFIX_PATH="$P" \
     -DCMAKE_C_FLAGS="-Wall -Wextra -Werror" >/dev/null
 cmake --build "$TMP/tb" >/dev/null
-for so in myreg myaug mytransform; do
+for so in myreg myaug mytransform mypolicy; do
     e=$(nm -D --defined-only "$TMP/tb/$so.so" | awk '$2 ~ /[TDBRVW]/ {print $3}' | tr '\n' ' ')
     [ "$e" = "regula_plugin_entry_v1 " ] || fail "$so.so exports '$e'"
 done
 
 step "conformance checker on the template plugins"
-for so in myreg myaug mytransform; do
+for so in myreg myaug mytransform mypolicy; do
     "$P/bin/regula" plugin check --timeout 60 "$TMP/tb/$so.so" > "$TMP/check-$so.txt" ||
         fail "regula plugin check $so.so failed: $(cat "$TMP/check-$so.txt")"
     grep -q " 0 failed" "$TMP/check-$so.txt" || fail "no clean summary for $so.so"
@@ -62,7 +62,7 @@ done
 
 step "template with cc + pkg-config"
 CFLAGS=$(PKG_CONFIG_PATH="$LIB/pkgconfig" pkg-config --cflags regula)
-for so in myreg myaug mytransform; do
+for so in myreg myaug mytransform mypolicy; do
     cc -shared -fPIC -O2 -std=c11 -Wall -Wextra -Werror $CFLAGS "$SRC/sdk/template/$so.c" \
         -o "$TMP/pc-$so.so" -lm
 done

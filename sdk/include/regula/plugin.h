@@ -38,8 +38,9 @@ extern "C" {
  * RG_CAP_STATEFUL. 1.3 appended the regularizer hook linear_decay. 1.4 appended
  * batch_row0 and batch_rows to rg_activation_ctx. 1.5 appended rg_param_ctx, the
  * regularizer hooks weight_forward, weight_backward, gradient and step_wrap, and the
- * host's step services (step_tensors, step_tensor, step_evaluate). */
-#define REGULA_ABI_MINOR 5
+ * host's step services (step_tensors, step_tensor, step_evaluate). 1.6 appended the host's
+ * composition services (augmenter_create, augmenter_apply, augmenter_destroy). */
+#define REGULA_ABI_MINOR 6
 
 /* Size of `type` up to and including `field`: how the frozen 1.0 sizes and
  * the host's "is this field present" checks are written. */
@@ -108,6 +109,10 @@ typedef enum rg_log_level {
 /* ABI 1.5: the training step a step_wrap hook runs inside (see rg_regularizer_hooks);
  * valid during that call only. */
 typedef struct rg_step_handle rg_step_handle;
+/* ABI 1.6: an installed augmenter that another augmenter created through
+ * host->augmenter_create (a policy composing transforms); owned by the host. */
+typedef struct rg_augmenter_ref rg_augmenter_ref;
+struct rg_batch_view; /* defined with the augmenter hooks below */
 
 typedef rg_status (*rg_range_fn)(void *ctx, int64_t begin, int64_t end);
 
@@ -160,9 +165,25 @@ typedef struct rg_host_api {
      * overwritten, *loss receives the batch's mean data loss. A data-parallel run
      * evaluates on every process and averages, as in the step itself. */
     rg_status (*step_evaluate)(rg_step_handle *h, double *loss);
+    /* ---- ABI 1.6: composing augmenters (RandAugment, TrivialAugment) ---- */
+    /* From an augmenter's create() only: load and create the installed augmenter `spec`,
+     * "NAME[:key=value,...]" exactly as --aug takes one (parameters checked against its
+     * schema). The host destroys what is left of an instance's augmenters after its
+     * destroy() returns; composition nests at most 4 deep. */
+    rg_status (*augmenter_create)(const char *spec, rg_augmenter_ref **out);
+    /* Hot path, from the creator's apply(): run the augmenter on batch (any view the
+     * caller owns, e.g. one image of its own batch: n = 1). It draws from the stream
+     * derived from (rng, key): independent of rng's own positions and of every other
+     * key, so a policy that gives each (image, op slot) its own key keeps its results
+     * independent of the thread count and of how it groups images. */
+    rg_status (*augmenter_apply)(rg_augmenter_ref *ref, struct rg_batch_view *batch,
+                                 const rg_rng_stream *rng, uint64_t key);
+    /* Destroy one early (optional: see augmenter_create). */
+    void (*augmenter_destroy)(rg_augmenter_ref *ref);
 } rg_host_api;
 #define RG_HOST_API_SIZE_V1_0 RG_SIZE_THROUGH(rg_host_api, num_threads)
 #define RG_HOST_API_SIZE_V1_5 RG_SIZE_THROUGH(rg_host_api, step_evaluate)
+#define RG_HOST_API_SIZE_V1_6 RG_SIZE_THROUGH(rg_host_api, augmenter_destroy)
 
 /* --------------------------------------------------------------- parameters
  * The host parses "name=value" pairs, checks them against this schema
