@@ -89,3 +89,19 @@ int rg_bd_all_finite(const float *v, int64_t n)
     return !bad;
 }
 
+
+rg_status rg_bd_unchanged(const rg_plugin_instance *pi, const char *hook, const char *what,
+                          const char *tensor, const float *v, const int64_t *pos,
+                          const float *before, int ns, const char *hint, int64_t epoch,
+                          int64_t step)
+{
+    for (int q = 0; q < ns; q++)
+        if (memcmp(&before[q], &v[pos[q]], sizeof(float)) != 0)
+            return rg_error_set(RG_ERR_PLUGIN,
+                                "plugin %s (%s): %s() wrote into the %s of %s (element %lld: %g "
+                                "before, %g after), which are const%s (epoch %lld, step %lld)",
+                                pi->plugin->desc.name, pi->plugin->path, hook, what, tensor,
+                                (long long)pos[q], (double)before[q], (double)v[pos[q]], hint,
+                                (long long)epoch + 1, (long long)step);
+    return RG_OK;
+}

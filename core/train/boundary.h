@@ -33,6 +33,13 @@ rg_status rg_bd_guarded(const rg_plugin_instance *pi, const char *hook, float *b
 /* Up to RG_CONST_SAMPLES positions of an n-element tensor (none without checks). */
 int rg_bd_samples(int64_t n, int64_t *pos);
 int rg_bd_sampled_finite(const float *v, int64_t n);
+/* v at the ns positions pos, against what it held before the hook (`before`): an error naming
+ * the plugin, the hook and the element if the hook wrote into `what` (const) of `tensor`;
+ * `hint` follows "which are const" (the fix, or ""). */
+rg_status rg_bd_unchanged(const rg_plugin_instance *pi, const char *hook, const char *what,
+                          const char *tensor, const float *v, const int64_t *pos,
+                          const float *before, int ns, const char *hint, int64_t epoch,
+                          int64_t step);
 int rg_bd_all_finite(const float *v, int64_t n);
 
 #endif

@@ -1,6 +1,7 @@
 /* The ABI 1.5 hooks on parameters: weight transforms (weight_forward/weight_backward),
  * gradient hooks, and the step wrapper with the host services it calls back into. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../alloc.h"
@@ -76,22 +77,6 @@ void rg_weights_restore(rg_trainer *t)
     }
 }
 
-/* A const tensor a hook was handed, compared at sample positions with what it held. */
-static rg_status unchanged(const rg_plugin_instance *pi, const char *hook, const char *what,
-                           const char *tensor, const float *v, const int64_t *pos,
-                           const float *before, int ns, const rg_trainer *t)
-{
-    for (int q = 0; q < ns; q++)
-        if (memcmp(&before[q], &v[pos[q]], sizeof(float)) != 0)
-            return rg_error_set(RG_ERR_PLUGIN,
-                                "plugin %s (%s): %s() wrote into the %s of %s (element %lld: %g "
-                                "before, %g after), which are const (epoch %lld, step %lld)",
-                                pi->plugin->desc.name, pi->plugin->path, hook, what, tensor,
-                                (long long)pos[q], (double)before[q], (double)v[pos[q]],
-                                (long long)t->epoch + 1, (long long)t->step);
-    return RG_OK;
-}
-
 rg_status rg_weights_forward(rg_trainer *t, rg_mode mode)
 {
     for (int k = 0; k < t->num_targets; k++) {
@@ -121,8 +106,8 @@ rg_status rg_weights_forward(rg_trainer *t, rg_mode mode)
             return rg_bd_failed(pi, "weight_forward", st);
         if ((st = rg_bd_guarded(pi, "weight_forward", tg->wt_buf, p->numel, "output", p->name,
                                 p->numel)) != RG_OK ||
-            (st = unchanged(pi, "weight_forward", "weights", p->name, p->value, pos, before, ns,
-                            t)) != RG_OK)
+            (st = rg_bd_unchanged(pi, "weight_forward", "weights", p->name, p->value, pos,
+                                  before, ns, "", t->epoch, t->step)) != RG_OK)
             return st;
         if (!rg_bd_sampled_finite(tg->wt_buf, p->numel))
             return rg_error_set(RG_ERR_PLUGIN, "plugin %s: weight_forward() produced a "
@@ -196,8 +181,8 @@ rg_status rg_gradient_hooks(rg_trainer *t, double lr)
                                 p->numel)) != RG_OK ||
             (st = rg_bd_guarded(pi, "gradient", p->value, p->numel, "weights", p->name,
                                 p->numel)) != RG_OK ||
-            (st = unchanged(pi, "gradient", "weights", p->name, p->value, pos, before, ns, t)) !=
-                RG_OK)
+            (st = rg_bd_unchanged(pi, "gradient", "weights", p->name, p->value, pos, before,
+                                  ns, "", t->epoch, t->step)) != RG_OK)
             return st;
         if (!rg_bd_sampled_finite(p->grad, p->numel))
             return rg_error_set(RG_ERR_PLUGIN, "plugin %s: gradient() produced a non-finite "
@@ -253,16 +238,23 @@ rg_status rg_step_wrap_run(rg_trainer *t, double lr)
     while (h.first + h.count < t->num_targets &&
            t->targets[h.first + h.count].reg_index == t->wrapper)
         h.count++;
-    /* what the wrapper must give back: a sample of each of its tensors */
-    enum { MAXT = 64 };
-    int64_t pos[MAXT][RG_CONST_SAMPLES];
-    float before[MAXT][RG_CONST_SAMPLES];
-    int ns[MAXT];
-    for (int i = 0; i < h.count && i < MAXT; i++) {
+    /* what the wrapper must give back: a sample of each of its tensors (on the heap: a
+     * wrapper may hold every tensor of a large model) */
+    int64_t *pos = malloc((size_t)(h.count ? h.count : 1) * RG_CONST_SAMPLES * sizeof *pos);
+    float *before = malloc((size_t)(h.count ? h.count : 1) * RG_CONST_SAMPLES * sizeof *before);
+    int *ns = malloc((size_t)(h.count ? h.count : 1) * sizeof *ns);
+    if (!pos || !before || !ns) {
+        free(pos);
+        free(before);
+        free(ns);
+        return rg_error_set(RG_ERR_NOMEM, "cannot allocate the step wrapper's samples");
+    }
+    for (int i = 0; i < h.count; i++) {
         const rg_param *p = t->targets[h.first + i].param;
-        ns[i] = rg_bd_samples(p->numel, pos[i]);
+        int64_t *ps = pos + (size_t)i * RG_CONST_SAMPLES;
+        ns[i] = rg_bd_samples(p->numel, ps);
         for (int q = 0; q < ns[i]; q++)
-            before[i][q] = p->value[pos[i][q]];
+            before[(size_t)i * RG_CONST_SAMPLES + q] = p->value[ps[q]];
     }
     rg_step_info info = {sizeof info, 0, t->epoch, t->step, lr};
     const rg_plugin_instance *pi = h.pi;
@@ -271,19 +263,25 @@ rg_status rg_step_wrap_run(rg_trainer *t, double lr)
     rg_status st = pi->plugin->reg.step_wrap(pi->inst, &info, &h);
     rg_activity_end();
     if (st != RG_OK)
-        return rg_bd_failed(pi, "step_wrap", st);
-    for (int i = 0; i < h.count && i < MAXT; i++) {
+        st = rg_bd_failed(pi, "step_wrap", st);
+    for (int i = 0; st == RG_OK && i < h.count; i++) {
         const rg_param *p = t->targets[h.first + i].param;
+        const int64_t *ps = pos + (size_t)i * RG_CONST_SAMPLES;
+        const float *bs = before + (size_t)i * RG_CONST_SAMPLES;
         for (int q = 0; q < ns[i]; q++)
-            if (memcmp(&before[i][q], &p->value[pos[i][q]], sizeof(float)) != 0)
-                return rg_error_set(RG_ERR_PLUGIN,
-                                    "plugin %s (%s): step_wrap() left the weights of %s changed "
-                                    "(element %lld: %.9g before, %.9g after): it must put back "
-                                    "what it moved, bit for bit (epoch %lld, step %lld)",
-                                    pi->plugin->desc.name, pi->plugin->path, p->name,
-                                    (long long)pos[i][q], (double)before[i][q],
-                                    (double)p->value[pos[i][q]], (long long)t->epoch + 1,
-                                    (long long)t->step);
+            if (memcmp(&bs[q], &p->value[ps[q]], sizeof(float)) != 0) {
+                st = rg_error_set(RG_ERR_PLUGIN,
+                                  "plugin %s (%s): step_wrap() left the weights of %s changed "
+                                  "(element %lld: %.9g before, %.9g after): it must put back "
+                                  "what it moved, bit for bit (epoch %lld, step %lld)",
+                                  pi->plugin->desc.name, pi->plugin->path, p->name,
+                                  (long long)ps[q], (double)bs[q], (double)p->value[ps[q]],
+                                  (long long)t->epoch + 1, (long long)t->step);
+                break;
+            }
     }
-    return RG_OK;
+    free(pos);
+    free(before);
+    free(ns);
+    return st;
 }

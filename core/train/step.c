@@ -144,6 +144,11 @@ static rg_status forward_layers(rg_trainer *t, int64_t n, rg_mode mode)
     return RG_OK;
 }
 
+rg_status rg_step_forward_layers(rg_trainer *t, int64_t n, rg_mode mode)
+{
+    return forward_layers(t, n, mode);
+}
+
 /* Training: the caller has swapped in the transformed weights (step_local) and keeps them
  * through backward. Evaluation: transformed around this forward pass alone. */
 rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode)
@@ -289,17 +294,11 @@ static rg_status add_penalties(rg_trainer *t, double *total)
             (st = rg_bd_guarded(tg->pi, "penalty", tg->param->value, tg->param->numel, "weights",
                           tg->param->name, tg->param->numel)) != RG_OK)
             return st;
-        for (int q = 0; q < ns; q++)
-            if (memcmp(&before[q], &tg->param->value[pos[q]], sizeof(float)) != 0)
-                return rg_error_set(RG_ERR_PLUGIN,
-                                    "plugin %s (%s): penalty() wrote into the weights of %s "
-                                    "(element %lld: %g before, %g after), which are const: add "
-                                    "the gradient to grad, or change weights in project_step() "
-                                    "(epoch %lld, step %lld)",
-                                    tg->pi->plugin->desc.name, tg->pi->plugin->path,
-                                    tg->param->name, (long long)pos[q], (double)before[q],
-                                    (double)tg->param->value[pos[q]], (long long)t->epoch + 1,
-                                    (long long)t->step);
+        if ((st = rg_bd_unchanged(tg->pi, "penalty", "weights", tg->param->name, tg->param->value,
+                                  pos, before, ns,
+                                  ": add the gradient to grad, or change weights in "
+                                  "project_step()", t->epoch, t->step)) != RG_OK)
+            return st;
         /* the penalty and a sample of its gradient here, so the right plugin is named in
          * the common case; every element is checked in the optimizer's update loop */
         int grad_ok = 1;

@@ -480,7 +480,9 @@ static rg_status evaluate(rg_trainer *t, const rg_dataset *ds, const int64_t *id
     const rg_dist *d = t->cfg.dist;
     if (d && d->size > 1)
         rg_dist_rows(d, n, &lo, &hi);
-    rg_status st = RG_OK;
+    /* a weight transform's evaluation form (a reparameterization) once for the whole pass;
+     * the weights are put back before anything else reads them */
+    rg_status st = rg_weights_forward(t, RG_MODE_EVAL);
     for (int64_t start = lo; start < hi && st == RG_OK; start += b) {
         int64_t cnt = start + b <= hi ? b : hi - start;
         const int64_t *rows = idx ? idx + start : seq;
@@ -489,7 +491,7 @@ static rg_status evaluate(rg_trainer *t, const rg_dataset *ds, const int64_t *id
                 seq[r] = start + r;
         st = rg_step_fill_batch(t, ds, rows, cnt);
         if (st == RG_OK)
-            st = rg_step_forward(t, cnt, RG_MODE_EVAL);
+            st = rg_step_forward_layers(t, cnt, RG_MODE_EVAL);
         if (st != RG_OK)
             break;
         rg_softmax_xent(cnt, m->num_classes, t->post[last], t->t, 0.0f, t->row_loss, NULL,
@@ -498,6 +500,7 @@ static rg_status evaluate(rg_trainer *t, const rg_dataset *ds, const int64_t *id
             loss_sum += t->row_loss[r];
         hits += rg_count_correct(cnt, m->num_classes, t->post[last], t->labels);
     }
+    rg_weights_restore(t);
     free(seq);
     if (d && d->size > 1) {
         char message[2048];

@@ -120,6 +120,9 @@ rg_status rg_step_fill_batch(rg_trainer *t, const rg_dataset *ds, const int64_t 
 rg_status rg_step_augment(const rg_trainer *t, int64_t n, int64_t step, float *x, float *targets,
                           int host_buffers);
 rg_status rg_step_forward(rg_trainer *t, int64_t n, rg_mode mode);
+/* Forward through the layers with the weights as they are: an evaluation pass that
+ * transformed them once (rg_weights_forward) for all of its batches. */
+rg_status rg_step_forward_layers(rg_trainer *t, int64_t n, rg_mode mode);
 /* Every weight a constraint hook (project, project_step) changes is finite, or the
  * plugin is named: the full check behind the per-step sample. */
 rg_status rg_step_check_constrained(const rg_trainer *t);

@@ -190,6 +190,22 @@ Test(faults, augmented_pixels_must_be_finite_and_in_range_and_targets_distributi
                              "to 1");
 }
 
+/* A step wrapper (ABI 1.5) that leaves the weights where it moved them: the host compares
+ * the weights it sampled before the call and refuses. (One that puts them back as
+ * (w + e) - e differs from w in a few elements only, below the per-step sample's reach:
+ * `regula plugin check`, which compares every element, catches that one.) */
+Test(faults, a_step_wrapper_that_does_not_restore_the_weights_is_refused)
+{
+    int st = train("--epochs 1 --reg " REGULA_TEST_FIXTURES "/../check-fixtures/wrap_keeps.so");
+    cr_assert_eq(st, 1, "exit %d:\n%s", st, out);
+    cr_assert(strstr(out, "step_wrap() left the weights of dense") != NULL, "%s", out);
+    cr_assert(strstr(out, "it must put back what it moved, bit for bit (epoch 1, step 0)") != NULL,
+              "%s", out);
+    /* the correct variant trains */
+    st = train("--epochs 1 --reg " REGULA_TEST_FIXTURES "/../check-fixtures/wrap.so");
+    cr_assert_eq(st, 0, "exit %d:\n%s", st, out);
+}
+
 /* A crash inside an augmenter that a policy composed (ABI 1.6) is blamed on the composed
  * plugin, named with the one that composed it; a NaN it writes is refused at the policy's
  * boundary, naming the policy. */

@@ -121,6 +121,41 @@ class DataParallel(unittest.TestCase):
         self.assert_close(weights(two, self.tmp), weights(one, self.tmp),
                           "CNN with spatial_dropout, dropblock, activity_l1l2: np=2 against 1")
 
+    def test_np2_weight_transforms_gradient_hooks_and_sam_match_one_process(self):
+        # ABI 1.5: the transforms' draws are keyed on (seed, epoch, step, tensor), their
+        # gradient maps and the gradient hooks run after the ranks' sums, and SAM's second
+        # evaluation is reduced across the ranks like the step's own
+        args = ["--data", "fashion-mnist", "--model", "mlp:48,32", "--train-limit", "768",
+                "--batch", "64", "--seed", "3", "--threads", "1", "--quiet", "--no-test",
+                "--epochs", "2",
+                "--reg", "dropconnect:rate=0.2,layers=dense1",
+                "--reg", "weight_noise:stddev=0.01,layers=dense2",
+                "--reg", "gradient_noise:eta=0.01",
+                "--reg", "sam:rho=0.05"]
+        one = os.path.join(self.tmp, "one.ckpt")
+        two = os.path.join(self.tmp, "two.ckpt")
+        r1 = plain(args + ["--save", one])
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        r2 = mpi(2, args + ["--save", two])
+        self.assertEqual(r2.returncode, 0, r2.stdout + r2.stderr)
+        self.assert_close(weights(two, self.tmp), weights(one, self.tmp),
+                          "dropconnect, weight_noise, gradient_noise, sam: np=2 against 1")
+
+    def test_np2_composed_augmenters_match_one_process(self):
+        # ABI 1.6: a policy's composed augmenters draw from streams keyed per image, and
+        # every rank augments the whole global batch
+        args = ["--data", "fashion-mnist", "--model", "mlp:32", "--train-limit", "512",
+                "--batch", "64", "--seed", "4", "--threads", "1", "--quiet", "--no-test",
+                "--epochs", "1", "--aug", "trivial_augment", "--aug", "randaugment"]
+        one = os.path.join(self.tmp, "one.ckpt")
+        two = os.path.join(self.tmp, "two.ckpt")
+        r1 = plain(args + ["--save", one])
+        self.assertEqual(r1.returncode, 0, r1.stderr)
+        r2 = mpi(2, args + ["--save", two])
+        self.assertEqual(r2.returncode, 0, r2.stdout + r2.stderr)
+        self.assert_close(weights(two, self.tmp), weights(one, self.tmp),
+                          "trivial_augment, randaugment: np=2 against 1")
+
     def test_an_activation_penalty_built_against_abi_1_3_is_refused_at_np2(self):
         old = os.path.join(FIXTURES, "..", "abi-fixtures", "abi13_activity.so")
         self.assertTrue(os.path.exists(old), old)
