@@ -42,8 +42,8 @@ typedef struct translate {
 
 static const rg_param_desc translate_params[] = {
     RG_PARAM_FLOAT_DESC("fraction", 0.1, 0.0, 1.0, 0,
-                        "largest shift as a fraction of width (x) and height (y) (with fraction_min: "
-                        "either end)"),
+                        "largest shift as a fraction of width (x) and height (y) (with "
+                        "fraction_min: either end)"),
     RG_PARAM_FLOAT_DESC("p", 1.0, 0.0, 1.0, 0, "probability of shifting each image"),
     /* appended last: parameters are handed in schema order, so older specs keep working */
     RG_PARAM_FLOAT_DESC("fraction_min", 0.0, 0.0, 1.0, 0,

@@ -72,7 +72,8 @@ static void torch_shear(const float *in, int64_t c, int64_t h, int64_t w, double
             double gx = (m[0] * bx + m[1] * by + m[2]) / (0.5 * (double)w);
             double gy = (m[3] * bx + m[4] * by + m[5]) / (0.5 * (double)h);
             /* grid_sample's unnormalization with align_corners=False */
-            double xs = ((gx + 1.0) * (double)w - 1.0) / 2.0, ys = ((gy + 1.0) * (double)h - 1.0) / 2.0;
+            double xs = ((gx + 1.0) * (double)w - 1.0) / 2.0;
+            double ys = ((gy + 1.0) * (double)h - 1.0) / 2.0;
             for (int64_t ch = 0; ch < c; ch++)
                 out[(ch * h + y) * w + x] = (float)sample(in + ch * h * w, h, w, ys, xs);
         }

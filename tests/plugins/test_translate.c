@@ -173,8 +173,8 @@ Test(translate, fraction_min_equal_to_fraction_shifts_by_exactly_that_size)
     for (int64_t i = 0; i < n; i++) {
         int64_t ty, tx;
         shift_of(x + i * img, y + i * img, c, h, w, i, &ty, &tx);
-        cr_assert((ty == 1 || ty == -1) && (tx == 2 || tx == -2), "image %lld moved by (%lld, %lld)",
-                  (long long)i, (long long)ty, (long long)tx);
+        cr_assert((ty == 1 || ty == -1) && (tx == 2 || tx == -2),
+                  "image %lld moved by (%lld, %lld)", (long long)i, (long long)ty, (long long)tx);
         seen[ty > 0][tx > 0]++;
     }
     for (int a = 0; a < 2; a++)
