@@ -17,8 +17,10 @@
  * (Cubuk et al. 2020; torchvision's _apply_op, `magnitude *= -1` with
  * probability 1/2). The two fractions are an unordered interval, as in scale:
  * whichever is larger is the upper end, so each accepts its whole range
- * whatever the other is. Both axes move; RandAugment's TranslateX and
- * TranslateY move one each.
+ * whatever the other is. axis = x or y keeps the other shift at 0
+ * (RandAugment's TranslateX and TranslateY; the draws stay where they are,
+ * so axis=x moves each image by the tx axis=both would give it); the default,
+ * both, moves both as before.
  *
  * Randomness: image i reads uniforms at stream offsets 4i (apply if < p),
  * 4i + 1 (ty) and 4i + 2 (tx); an integer uniform on {0..m-1} is
@@ -34,9 +36,13 @@
 #include <regula/plugin.h>
 #include <string.h>
 
+enum { TRANSLATE_BOTH = 0, TRANSLATE_X = 1, TRANSLATE_Y = 2 };
+static const char *const translate_axes[] = {"both", "x", "y", NULL};
+
 typedef struct translate {
     const rg_host_api *host;
     double lo, hi; /* shift fraction bounds, lo <= hi */
+    int axis;      /* TRANSLATE_BOTH, _X or _Y */
     float p;
 } translate;
 
@@ -49,6 +55,9 @@ static const rg_param_desc translate_params[] = {
     RG_PARAM_FLOAT_DESC("fraction_min", 0.0, 0.0, 1.0, 0,
                         "smallest shift as a fraction of each side, sign random "
                         "(fraction_min = fraction: a fixed magnitude)"),
+    RG_PARAM_ENUM_DESC("axis", TRANSLATE_BOTH, translate_axes,
+                       "both: shift along x and y; x or y: along that axis only "
+                       "(TranslateX, TranslateY)"),
 };
 
 typedef struct shift_job {
@@ -69,6 +78,7 @@ static rg_status translate_create(const rg_host_api *host, const rg_params *para
     a->lo = f < fmin ? f : fmin;
     a->hi = f < fmin ? fmin : f;
     a->p = (float)params->values[1].number;
+    a->axis = (int)params->values[3].number;
     *inst = a;
     return RG_OK;
 }
@@ -141,6 +151,8 @@ static rg_status shift_chunk(void *ctx, int64_t begin, int64_t end)
         if (!(u[0] < j->a->p))
             continue;
         int64_t ty = signed_shift(u[1], ny, my), tx = signed_shift(u[2], nx, mx);
+        ty = j->a->axis == TRANSLATE_X ? 0 : ty;
+        tx = j->a->axis == TRANSLATE_Y ? 0 : tx;
         int64_t dy = -ty, dx = -tx;
         if (dy == 0 && dx == 0)
             continue;

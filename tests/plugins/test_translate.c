@@ -223,6 +223,48 @@ Test(translate, fraction_and_fraction_min_form_an_unordered_interval)
     rg_free(t);
 }
 
+/* axis=x keeps ty at 0 and gives each image the tx axis=both gives it on the same stream
+ * (the draws do not move); axis=y likewise for ty. At a fixed 0.25 of 8 x 4 images: tx is
+ * +-2 along x, ty +-1 along y. */
+Test(translate, axis_x_or_y_shifts_along_that_axis_only_with_the_same_draws)
+{
+    const char *specs[] = {"translate:fraction=0.25,fraction_min=0.25",
+                           "translate:fraction=0.25,fraction_min=0.25,axis=x",
+                           "translate:fraction=0.25,fraction_min=0.25,axis=y"};
+    const int64_t n = 100, c = 2, h = 4, w = 8, img = c * h * w;
+    float *x = pt_floats(n * img), *t = pt_one_hot(n, 2);
+    float *y[3] = {pt_floats(n * img), pt_floats(n * img), pt_floats(n * img)};
+    pt_fill(x, n * img, 35, 0.01f, 1.0f);
+    for (int k = 0; k < 3; k++) {
+        rg_plugin_instance *pi = pt_load(specs[k], A);
+        memcpy(y[k], x, (size_t)(n * img) * sizeof(float));
+        pt_aug_run(pi, y[k], t, n, c, h, w, 2, 7, 0);
+        rg_plugin_instance_destroy(pi);
+    }
+    int pos_x = 0, pos_y = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t ty, tx, ty_x, tx_x, ty_y, tx_y;
+        shift_of(x + i * img, y[0] + i * img, c, h, w, i, &ty, &tx);
+        shift_of(x + i * img, y[1] + i * img, c, h, w, i, &ty_x, &tx_x);
+        shift_of(x + i * img, y[2] + i * img, c, h, w, i, &ty_y, &tx_y);
+        cr_assert(ty_x == 0 && tx_x == tx, "image %lld: axis=x moved by (%lld, %lld), both by "
+                  "(%lld, %lld)", (long long)i, (long long)ty_x, (long long)tx_x, (long long)ty,
+                  (long long)tx);
+        cr_assert(tx_y == 0 && ty_y == ty, "image %lld: axis=y moved by (%lld, %lld), both by "
+                  "(%lld, %lld)", (long long)i, (long long)ty_y, (long long)tx_y, (long long)ty,
+                  (long long)tx);
+        cr_assert((tx_x == 2 || tx_x == -2) && (ty_y == 1 || ty_y == -1));
+        pos_x += tx_x > 0;
+        pos_y += ty_y > 0;
+    }
+    cr_assert(pos_x > 20 && pos_x < 80 && pos_y > 20 && pos_y < 80, "%d right, %d down", pos_x,
+              pos_y);
+    rg_free(x);
+    for (int k = 0; k < 3; k++)
+        rg_free(y[k]);
+    rg_free(t);
+}
+
 Test(translate, fraction_min_above_1_is_refused)
 {
     cr_assert_str_eq(pt_load_fails("translate:fraction_min=1.5", A),
