@@ -13,23 +13,47 @@
  * Like ColorJitter, the two run in a random order per image. Applied to each
  * image with probability p. b = c = 0 is the identity (both factors are 1).
  *
+ * brightness_min and contrast_min put a lower bound on how far each factor
+ * moves from 1: f = 1 +- m, m uniform between the _min and the other bound,
+ * sign random. _min = 0 (the default) is ColorJitter's U[1-b, 1+b]; _min equal
+ * to the other bound is RandAugment's fixed magnitude with a random sign,
+ * F.adjust_brightness(img, 1 +- m) (Cubuk et al. 2020; torchvision's
+ * _apply_op). Each pair is an unordered interval, as in scale: whichever is
+ * larger is the upper end, so each accepts its whole range whatever the
+ * other is.
+ *
  * Randomness: image i reads uniforms at stream offsets 4i (apply if < p),
  * 4i + 1 (fb), 4i + 2 (fc), 4i + 3 (contrast first if < 0.5), so results do
- * not depend on the thread count. In place, no scratch. */
+ * not depend on the thread count. A factor with lower bound lo > 0 is
+ * 1 + copysign(lo + (hi - lo) |v|, v), v = 2u - 1; with lo = 0 it keeps the
+ * expression of version 1.0, L + (1 + hi - L) u with L = max(0, 1 - hi): the
+ * same law, and existing runs reproduce bit for bit (the copysign form is
+ * another double expression, not guaranteed to round to the same float). In
+ * place, no scratch. */
+#include <math.h>
 #include <regula/plugin.h>
 
 typedef struct bc {
     const rg_host_api *host;
-    double b, c;
+    double b_lo, b_hi, c_lo, c_hi; /* bounds of |f - 1|, lo <= hi */
     float p;
 } bc;
 
 static const rg_param_desc bc_params[] = {
     RG_PARAM_FLOAT_DESC("brightness", 0.2, 0.0, 1.0, 0,
-                        "brightness factor is uniform in [1 - brightness, 1 + brightness]"),
+                        "brightness factor is uniform in [1 - brightness, 1 + brightness] "
+                        "(with brightness_min: 1 +- m, m between the two)"),
     RG_PARAM_FLOAT_DESC("contrast", 0.2, 0.0, 1.0, 0,
-                        "contrast factor is uniform in [1 - contrast, 1 + contrast]"),
+                        "contrast factor is uniform in [1 - contrast, 1 + contrast] "
+                        "(with contrast_min: 1 +- m, m between the two)"),
     RG_PARAM_FLOAT_DESC("p", 1.0, 0.0, 1.0, 0, "probability of jittering each image"),
+    /* appended last: parameters are handed in schema order, so older specs keep working */
+    RG_PARAM_FLOAT_DESC("brightness_min", 0.0, 0.0, 1.0, 0,
+                        "smallest |brightness factor - 1|, sign random "
+                        "(brightness_min = brightness: a fixed magnitude)"),
+    RG_PARAM_FLOAT_DESC("contrast_min", 0.0, 0.0, 1.0, 0,
+                        "smallest |contrast factor - 1|, sign random "
+                        "(contrast_min = contrast: a fixed magnitude)"),
 };
 
 typedef struct bc_job {
@@ -46,8 +70,12 @@ static rg_status bc_create(const rg_host_api *host, const rg_params *params, voi
         return RG_ERR_NOMEM;
     }
     a->host = host;
-    a->b = params->values[0].number;
-    a->c = params->values[1].number;
+    double b = params->values[0].number, bmin = params->values[3].number;
+    double c = params->values[1].number, cmin = params->values[4].number;
+    a->b_lo = b < bmin ? b : bmin;
+    a->b_hi = b < bmin ? bmin : b;
+    a->c_lo = c < cmin ? c : cmin;
+    a->c_hi = c < cmin ? cmin : c;
     a->p = (float)params->values[2].number;
     *inst = a;
     return RG_OK;
@@ -87,19 +115,29 @@ static void contrast(float *img, int64_t c, int64_t plane, float f)
         img[k] = clamp01(f * img[k] + g * m);
 }
 
+/* A factor 1 +- m, m uniform in [lo, hi], sign random, from the uniform u. */
+static float factor(double lo, double hi, float u)
+{
+    if (lo == 0.0) {
+        double l = hi < 1.0 ? 1.0 - hi : 0.0;
+        return (float)(l + (1.0 + hi - l) * (double)u);
+    }
+    double v = 2.0 * (double)u - 1.0;
+    return (float)(1.0 + copysign(lo + (hi - lo) * fabs(v), v));
+}
+
 static rg_status bc_chunk(void *ctx, int64_t begin, int64_t end)
 {
     bc_job *j = ctx;
     const rg_batch_view *b = j->b;
     const int64_t plane = b->h * b->w;
-    const double lb = j->a->b < 1.0 ? 1.0 - j->a->b : 0.0, lc = j->a->c < 1.0 ? 1.0 - j->a->c : 0.0;
     for (int64_t i = begin; i < end; i++) {
         float u[4];
         j->a->host->rng_uniform(j->rng, (uint64_t)i * 4, u, 4);
         if (!(u[0] < j->a->p))
             continue;
-        float fb = (float)(lb + (1.0 + j->a->b - lb) * (double)u[1]);
-        float fc = (float)(lc + (1.0 + j->a->c - lc) * (double)u[2]);
+        float fb = factor(j->a->b_lo, j->a->b_hi, u[1]);
+        float fc = factor(j->a->c_lo, j->a->c_hi, u[2]);
         float *img = b->data + i * b->c * plane;
         if (u[3] < 0.5f) {
             contrast(img, b->c, plane, fc);
@@ -132,7 +170,7 @@ static const rg_plugin_desc bc_desc = {
     .caps = RG_CAP_DETERMINISTIC | RG_CAP_IN_PLACE,
     .num_params = sizeof bc_params / sizeof bc_params[0],
     .name = "brightness_contrast",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .doc = "random brightness and contrast factors, clamped to [0, 1] (torchvision ColorJitter)",
     .params = bc_params,
     .create = bc_create,

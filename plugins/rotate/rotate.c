@@ -1,9 +1,15 @@
-/* rotate: rotate each image about its centre by an angle uniform in
- * [-degrees, degrees], bilinear interpolation, zero fill, as
- * torchvision.transforms.RandomRotation(degrees, interpolation=BILINEAR,
- * fill=0). Positive angles turn the picture counter-clockwise (torchvision's
- * convention). The centre is ((w-1)/2, (h-1)/2) in pixel-index coordinates
- * (torchvision's default centre with align_corners=False pixel centres).
+/* rotate: rotate each image about its centre by an angle t whose size |t| is
+ * uniform between degrees_min and degrees and whose sign is random, bilinear
+ * interpolation, zero fill. With degrees_min = 0 (the default) t is uniform in
+ * [-degrees, degrees], as torchvision.transforms.RandomRotation(degrees,
+ * interpolation=BILINEAR, fill=0); degrees_min = degrees gives RandAugment's
+ * fixed magnitude with a random sign (Cubuk et al. 2020; torchvision's
+ * _apply_op after `magnitude *= -1` with probability 1/2). The two bounds are
+ * an unordered interval, as in scale: whichever is larger is the upper end, so
+ * each accepts its whole range whatever the other is. Positive angles turn the
+ * picture counter-clockwise (torchvision's convention). The centre is
+ * ((w-1)/2, (h-1)/2) in pixel-index coordinates (torchvision's default centre
+ * with align_corners=False pixel centres).
  * Each output pixel samples the input at the inverse-rotated position
  *
  *   xs = cx + (x-cx) cos t - (y-cy) sin t,   ys = cy + (x-cx) sin t + (y-cy) cos t,
@@ -15,8 +21,12 @@
  * Applied to each image with probability p.
  *
  * Randomness: image i reads uniforms at stream offsets 2i (apply if < p) and
- * 2i + 1 (t = degrees * (2u - 1)), so results do not depend on the thread
- * count.
+ * 2i + 1 (u), so results do not depend on the thread count. From the one
+ * uniform, v = 2u - 1 and t = copysign(lo + (hi - lo) |v|, v) degrees, with
+ * lo <= hi the two bounds. With lo = 0 that is hi * v bit for bit (0 + x is x,
+ * and rounding a product is symmetric in its sign), the t = degrees (2u - 1) of
+ * version 1.0, so existing runs reproduce exactly; with lo = hi it is +-lo
+ * exactly.
  *
  * Scratch: one zero-bordered image copy (bilinear_pad) per parallel slot, sized at create() for a 3x32x32
  * image and the host's thread count and grown (once) on the first call with
@@ -29,7 +39,7 @@
 
 typedef struct rotate {
     const rg_host_api *host;
-    double degrees;
+    double lo, hi; /* |angle| bounds in degrees, lo <= hi */
     float p;
     float *scratch;
     int64_t cap; /* floats in scratch */
@@ -37,8 +47,13 @@ typedef struct rotate {
 
 static const rg_param_desc rotate_params[] = {
     RG_PARAM_FLOAT_DESC("degrees", 15.0, 0.0, 180.0, 0,
-                        "largest rotation angle; the angle is uniform in [-degrees, degrees]"),
+                        "largest |angle| (with degrees_min: either end); with degrees_min = 0 the "
+                        "angle is uniform in [-degrees, degrees]"),
     RG_PARAM_FLOAT_DESC("p", 1.0, 0.0, 1.0, 0, "probability of rotating each image"),
+    /* appended last: parameters are handed in schema order, so older specs keep working */
+    RG_PARAM_FLOAT_DESC("degrees_min", 0.0, 0.0, 180.0, 0,
+                        "smallest |angle|: |angle| is uniform between degrees_min and degrees, "
+                        "sign random (degrees_min = degrees: a fixed magnitude)"),
 };
 
 #define ROTATE_DEFAULT_IMAGE (3 * 34 * 34) /* a 3x32x32 image in its zero border */
@@ -72,7 +87,9 @@ static rg_status rotate_create(const rg_host_api *host, const rg_params *params,
         return RG_ERR_NOMEM;
     }
     a->host = host;
-    a->degrees = params->values[0].number;
+    double d = params->values[0].number, dmin = params->values[2].number;
+    a->lo = d < dmin ? d : dmin;
+    a->hi = d < dmin ? dmin : d;
     a->p = (float)params->values[1].number;
     rg_status st = grow(a, slots_of(host) * ROTATE_DEFAULT_IMAGE);
     if (st != RG_OK) {
@@ -106,7 +123,8 @@ static void rotate_image(const rotate_job *j, int64_t i, float *copy)
     if (!(u[0] < j->a->p))
         return;
     const double pi = 3.14159265358979323846;
-    double t = j->a->degrees * (2.0 * (double)u[1] - 1.0) * pi / 180.0;
+    double v = 2.0 * (double)u[1] - 1.0;
+    double t = copysign(j->a->lo + (j->a->hi - j->a->lo) * fabs(v), v) * pi / 180.0;
     double ct = cos(t), st = sin(t);
     double cy = 0.5 * (double)(b->h - 1), cx = 0.5 * (double)(b->w - 1);
     int64_t plane = b->h * b->w;
@@ -167,8 +185,9 @@ static const rg_plugin_desc rotate_desc = {
     .caps = RG_CAP_DETERMINISTIC | RG_CAP_IN_PLACE,
     .num_params = sizeof rotate_params / sizeof rotate_params[0],
     .name = "rotate",
-    .version = "1.0.0",
-    .doc = "rotate by a uniform angle in [-degrees, degrees], bilinear, zero fill (RandomRotation)",
+    .version = "1.1.0",
+    .doc = "rotate by +-|angle|, |angle| uniform in [degrees_min, degrees], bilinear, zero fill "
+           "(RandomRotation)",
     .params = rotate_params,
     .create = rotate_create,
     .destroy = rotate_destroy,
