@@ -101,7 +101,8 @@ static rg_status wtu_blocks(void *ctx, int64_t begin, int64_t end)
 {
     const sn_job *j = ctx;
     for (int64_t b = begin; b < end; b++) {
-        int64_t lo = b * SN_COL_BLOCK, hi = lo + SN_COL_BLOCK < j->cols ? lo + SN_COL_BLOCK : j->cols;
+        int64_t lo = b * SN_COL_BLOCK;
+        int64_t hi = lo + SN_COL_BLOCK < j->cols ? lo + SN_COL_BLOCK : j->cols;
         double *x = j->x;
         for (int64_t c = lo; c < hi; c++)
             x[c] = 0.0;
