@@ -154,6 +154,32 @@ Test(resume, a_stateful_plugin_resumes_bit_identically)
     assert_same_checkpoints(a, b, NULL);
 }
 
+/* A stateful weight transform: spectral_norm's power iteration continues from the saved u
+ * and v, so the resumed run computes the same sigma at every step as an uninterrupted one. */
+#define SN_RECIPE "train --model mlp:32 --train-limit 2000 --epochs 2 --threads 2 --quiet " \
+                  "--optimizer sgd --lr 0.1 --reg spectral_norm"
+
+Test(resume, a_stateful_weight_transform_resumes_bit_identically)
+{
+    char args[1024], a[128], b[128];
+    snprintf(a, sizeof a, "%s/a.ckpt", dir);
+    snprintf(b, sizeof b, "%s/b.ckpt", dir);
+    snprintf(args, sizeof args, SN_RECIPE " --save %s", a);
+    cr_assert_eq(run(args, "a.txt"), 0, "%s", slurp("a.txt"));
+    snprintf(args, sizeof args, SN_RECIPE " --save %s --stop-after 1", b);
+    cr_assert_eq(run(args, "b1.txt"), 0, "%s", slurp("b1.txt"));
+    snprintf(args, sizeof args, "train --resume %s --quiet", b);
+    cr_assert_eq(run(args, "b2.txt"), 0, "%s", slurp("b2.txt"));
+    rg_checkpoint *ca = NULL;
+    cr_assert_eq(rg_checkpoint_read(a, &ca), RG_OK, "%s", rg_error_message());
+    const rg_ckpt_tensor *sa = rg_checkpoint_find(ca, "plugin.0#state");
+    cr_assert_not_null(sa, "the plugin's state is in the checkpoint");
+    /* u and v of dense1.weight [32, 784] and dense2.weight [10, 32] at least */
+    cr_assert_gt(sa->numel, 32 + 784 + 10 + 32);
+    rg_checkpoint_free(ca);
+    assert_same_checkpoints(a, b, NULL);
+}
+
 Test(resume, a_stateful_plugin_without_state_hooks_cannot_be_resumed)
 {
     char args[1024], b[128];
