@@ -67,7 +67,7 @@ rg_status rg_model_load(rg_context *ctx, const char *path, rg_model **out)
     if (st == RG_OK)
         st = rg_model_build(&spec, (rg_shape){ch, h, w, 0}, classes, &m);
     if (st == RG_OK)
-        st = rg_checkpoint_apply_model(c, path, m);
+        st = rg_checkpoint_apply_model(c, path, m, 1);
     rg_checkpoint_free(c);
     if (st != RG_OK) {
         rg_model_destroy(m);

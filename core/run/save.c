@@ -14,6 +14,7 @@
 
 #include "../api/api.h"
 #include "../error.h"
+#include "../train/trainer.h"
 #include "run.h"
 
 static void plugin_identity(const rg_plugin_instance *pi, char *buf, size_t cap)
@@ -69,11 +70,35 @@ rg_status rg_run_write(rg_run *run, const char *path)
                 n++;
             }
     }
+    /* What a weight transform with an evaluation form (spectral_norm's W/sigma) makes of a
+     * weight: the model computes with it, so a model loaded for evaluation, prediction or
+     * export reads it (NAME#eval) while a resume reads NAME itself. */
+    const rg_param *evp[RG_CKPT_MAX_TENSORS / 4];
+    int nev = 0;
+    rg_status est = rg_weights_eval_forms(run->trainer, evp, (int)(sizeof evp / sizeof evp[0]),
+                                          &nev);
+    if (est != RG_OK) {
+        free(ts);
+        return rg_error_wrap(est, "%s: the evaluation form of the transformed weights", path);
+    }
+    if (n + nev + 1 + 2 * RG_TRAIN_MAX_PLUGINS > cap) {
+        rg_weights_restore(run->trainer);
+        free(ts);
+        return rg_error_set(RG_ERR_UNSUPPORTED, "%s: too many tensors to save", path);
+    }
+    for (int i = 0; i < nev; i++) {
+        const rg_param *p = evp[i];
+        ts[n] = (rg_ckpt_tensor){{0}, p->ndim, {0}, p->numel, p->value};
+        snprintf(ts[n].name, sizeof ts[n].name, "%s#eval", p->name);
+        memcpy(ts[n].shape, p->shape, sizeof ts[n].shape);
+        n++;
+    }
     int64_t best_count = 0;
     float *best = rg_trainer_best_weights(run->trainer, &best_count);
     if (best)
         ts[n++] = (rg_ckpt_tensor){"trainer#best", 1, {best_count}, best_count, best};
     if (n > RG_CKPT_MAX_TENSORS) {
+        rg_weights_restore(run->trainer);
         free(ts);
         return rg_error_set(RG_ERR_UNSUPPORTED, "%s: more than %d tensors to save", path,
                             RG_CKPT_MAX_TENSORS);
@@ -82,6 +107,7 @@ rg_status rg_run_write(rg_run *run, const char *path)
     size_t len = 0;
     FILE *f = open_memstream(&cfg, &len);
     if (!f) {
+        rg_weights_restore(run->trainer);
         free(ts);
         return rg_error_set(RG_ERR_NOMEM, "out of memory");
     }
@@ -158,6 +184,7 @@ rg_status rg_run_write(rg_run *run, const char *path)
         st = rg_error_set(RG_ERR_NOMEM, "out of memory");
     if (st == RG_OK)
         st = rg_checkpoint_write(path, meta_text, cfg, ts, n);
+    rg_weights_restore(run->trainer);
     free(meta_text);
     free(cfg);
     free(ts);
@@ -205,7 +232,7 @@ rg_status rg_run_restore(rg_run *run, const rg_checkpoint *c, const char *path)
     if (st != RG_OK)
         return st;
     rg_model *m = run->model;
-    st = rg_checkpoint_apply_model(c, path, m);
+    st = rg_checkpoint_apply_model(c, path, m, 0);
     for (int i = 0; st == RG_OK && i < m->num_params; i++) {
         rg_param *p = m->params[i];
         for (int s = 0; s < 2 && p->slot[s]; s++) {

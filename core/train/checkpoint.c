@@ -302,11 +302,16 @@ const rg_ckpt_tensor *rg_checkpoint_find(const rg_checkpoint *c, const char *nam
     return NULL;
 }
 
-rg_status rg_checkpoint_apply_model(const rg_checkpoint *c, const char *path, rg_model *m)
+rg_status rg_checkpoint_apply_model(const rg_checkpoint *c, const char *path, rg_model *m,
+                                    int eval_forms)
 {
     for (int i = 0; i < m->num_params + m->num_buffers; i++) {
         rg_param *p = i < m->num_params ? m->params[i] : m->buffers[i - m->num_params];
-        const rg_ckpt_tensor *t = rg_checkpoint_find(c, p->name);
+        char evname[128];
+        snprintf(evname, sizeof evname, "%s#eval", p->name);
+        const rg_ckpt_tensor *t = eval_forms ? rg_checkpoint_find(c, evname) : NULL;
+        if (!t)
+            t = rg_checkpoint_find(c, p->name);
         if (!t)
             return rg_error_set(RG_ERR_FORMAT, "%s: holds no tensor %s (different --model?)",
                                 path, p->name);
@@ -373,7 +378,7 @@ rg_status rg_checkpoint_load(const char *path, rg_model *m, char **meta_out)
         st = rg_error_set(RG_ERR_FORMAT, "%s: holds %d tensors, the model has %d (different "
                           "--model?)", path, c->count, expected);
     if (st == RG_OK)
-        st = rg_checkpoint_apply_model(c, path, m);
+        st = rg_checkpoint_apply_model(c, path, m, 1);
     if (st == RG_OK && meta_out) {
         *meta_out = c->meta;
         c->meta = NULL;

@@ -41,8 +41,11 @@ rg_status rg_checkpoint_read(const char *path, rg_checkpoint **out);
 void rg_checkpoint_free(rg_checkpoint *c);
 const rg_ckpt_tensor *rg_checkpoint_find(const rg_checkpoint *c, const char *name);
 /* Copies the model's parameters and buffers out of c, checking that every
- * one is present with the model's shape. */
-rg_status rg_checkpoint_apply_model(const rg_checkpoint *c, const char *path, rg_model *m);
+ * one is present with the model's shape. eval_forms: where the run's weight transform has an
+ * evaluation form (tensor NAME#eval), the model takes that instead: what the run evaluated
+ * with, for evaluation, prediction and export; a resume reads the weights themselves. */
+rg_status rg_checkpoint_apply_model(const rg_checkpoint *c, const char *path, rg_model *m,
+                                    int eval_forms);
 /* Value of `key` in the config text, or NULL. */
 const char *rg_checkpoint_config_get(const rg_checkpoint *c, const char *key, char *buf,
                                      size_t cap);

@@ -120,6 +120,20 @@ rg_status rg_weights_forward(rg_trainer *t, rg_mode mode)
     return RG_OK;
 }
 
+rg_status rg_weights_eval_forms(rg_trainer *t, const rg_param **params, int cap, int *count)
+{
+    *count = 0;
+    rg_status st = rg_weights_forward(t, RG_MODE_EVAL);
+    if (st != RG_OK) {
+        rg_weights_restore(t);
+        return st;
+    }
+    for (int k = 0; k < t->num_targets && *count < cap; k++)
+        if (t->targets[k].wt_raw)
+            params[(*count)++] = t->targets[k].param;
+    return RG_OK;
+}
+
 rg_status rg_weights_backward(rg_trainer *t)
 {
     for (int k = 0; k < t->num_targets; k++) {

@@ -139,6 +139,11 @@ void rg_weights_free(rg_trainer *t);
 rg_status rg_weights_forward(rg_trainer *t, rg_mode mode);
 rg_status rg_weights_backward(rg_trainer *t);
 void rg_weights_restore(rg_trainer *t);
+/* The evaluation form of every transformed weight that has one (a reparameterization such as
+ * spectral_norm, W/sigma), swapped in as for an evaluation pass: params[i] now reads its
+ * transformed value (*count of them, at most cap). The caller puts them back with
+ * rg_weights_restore once it has used them. */
+rg_status rg_weights_eval_forms(rg_trainer *t, const rg_param **params, int cap, int *count);
 /* gradient() hooks on the whole gradient, before the optimizer */
 rg_status rg_gradient_hooks(rg_trainer *t, double lr);
 /* the run's step_wrap hook, if any, around the step's gradients */

@@ -8,7 +8,9 @@
  * brightness, contrast, sharpness) is created with its magnitude interval pinned to that
  * value (degrees_min = degrees, ...), and the stock augmenter draws the random sign itself,
  * as torchvision's `if signed and torch.randint(2, (1,)): magnitude *= -1`.
- * Shear magnitudes are shear factors s, as in torchvision, which shears by atan(s) degrees.
+ * Shear magnitudes are shear factors s, as in torchvision, which shears by atan(s) degrees
+ * about the top-left corner (pivot=corner). The stock augmenters sample bilinearly where
+ * torchvision's policies default to nearest-neighbour interpolation.
  * Translation is a fraction of the image side: RandAugment's 150/331 of it; TrivialAugment's
  * 32 pixels, on the 32x32 images it was tuned on, a whole side.
  * torchvision's Color (saturation) op is left out: this table serves images of any channel

@@ -180,6 +180,40 @@ Test(resume, a_stateful_weight_transform_resumes_bit_identically)
     assert_same_checkpoints(a, b, NULL);
 }
 
+/* The model computes with W/sigma, so `regula eval` of the checkpoint must too: the run's own
+ * test line and eval's agree to the digit (the checkpoint keeps W for a resume and W/sigma as
+ * NAME#eval); reading W itself gives another accuracy, which the test shows can be seen. */
+static const char *test_line(const char *text)
+{
+    static char line[256];
+    const char *at = strstr(text, "test accuracy ");
+    cr_assert_not_null(at, "%s", text);
+    size_t n = strcspn(at, "(");
+    snprintf(line, sizeof line, "%.*s", (int)n, at);
+    return line;
+}
+
+Test(resume, eval_of_a_spectral_norm_checkpoint_uses_w_over_sigma)
+{
+    char args[1024], a[128], la[256];
+    snprintf(a, sizeof a, "%s/a.ckpt", dir);
+    snprintf(args, sizeof args, "train --model mlp:32 --train-limit 2000 --epochs 2 --threads 2 "
+             "--optimizer sgd --lr 0.1 --reg spectral_norm --save %s", a);
+    cr_assert_eq(run(args, "a.txt"), 0, "%s", slurp("a.txt"));
+    snprintf(la, sizeof la, "%s", test_line(slurp("a.txt")));
+    snprintf(args, sizeof args, "eval %s", a);
+    cr_assert_eq(run(args, "e.txt"), 0, "%s", slurp("e.txt"));
+    cr_assert_str_eq(test_line(slurp("e.txt")), la);
+    rg_checkpoint *c = NULL;
+    cr_assert_eq(rg_checkpoint_read(a, &c), RG_OK, "%s", rg_error_message());
+    const rg_ckpt_tensor *w = rg_checkpoint_find(c, "dense1.weight");
+    const rg_ckpt_tensor *e = rg_checkpoint_find(c, "dense1.weight#eval");
+    cr_assert(w && e && w->numel == e->numel);
+    cr_assert(memcmp(w->data, e->data, (size_t)w->numel * sizeof(float)) != 0,
+              "W/sigma is W: sigma = 1?");
+    rg_checkpoint_free(c);
+}
+
 Test(resume, a_stateful_plugin_without_state_hooks_cannot_be_resumed)
 {
     char args[1024], b[128];
