@@ -36,13 +36,15 @@ static void default_text(const rg_param_desc *d, char *buf, size_t cap)
     rg_param_value_text(d, NULL, buf, cap);
 }
 
-static void print_param(const rg_param_desc *d)
+/* width: the plugin's longest parameter name (at least 12), so its columns line up */
+static void print_param(const rg_param_desc *d, int width)
 {
     char range[256], dflt[128];
     range_text(d, range, sizeof range);
     default_text(d, dflt, sizeof dflt);
-    printf("    %-12s %-6s default %-8s range %-16s %s%s\n", d->name, rg_param_type_string(d->type),
-           dflt, range, d->doc, (d->flags & RG_PARAM_LOG_SCALE) ? " (log scale)" : "");
+    printf("    %-*s %-6s default %-8s range %-16s %s%s\n", width, d->name,
+           rg_param_type_string(d->type), dflt, range, d->doc,
+           (d->flags & RG_PARAM_LOG_SCALE) ? " (log scale)" : "");
 }
 
 static void print_plugin(const rg_plugin_info *p, const char *path)
@@ -53,8 +55,13 @@ static void print_plugin(const rg_plugin_info *p, const char *path)
         printf("  NAME MISMATCH: the file is %s.so but its descriptor says '%s': --reg %s "
                "refuses it; rename the file to %s.so\n",
                p->name, p->descriptor_name, p->name, p->descriptor_name);
+    int width = 12;
+    for (uint32_t k = 0; k < p->num_params; k++) {
+        int len = (int)strlen(p->params[k].name);
+        width = len > width ? len : width;
+    }
     for (uint32_t k = 0; k < p->num_params; k++)
-        print_param(&p->params[k]);
+        print_param(&p->params[k], width);
     if (p->kind == RG_PLUGIN_REGULARIZER)
         printf("    (host keys: layers=GLOB|..., tensors=weights|biases|all, after=GLOB|...)\n");
     printf("\n");
