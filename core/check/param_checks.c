@@ -207,14 +207,14 @@ rg_check_verdict rg_check_weight_gradient(rg_check_child *c, const rg_check_ctx 
 }
 
 /* weight_forward (and weight_backward) or gradient(): the same stream gives the same bits,
- * at 1 and 2 threads, on a tensor large enough for parallel_for to split. */
+ * at 1 and 2 threads, on a tensor large enough for parallel_for to split. A fresh instance
+ * for each thread count, so a stateful transform's first step (spectral_norm's power
+ * iteration) runs at both. */
 rg_check_verdict rg_check_param_threads(rg_check_child *c, const rg_check_ctx *ctx,
                                         const void *arg, char *detail, size_t cap)
 {
     (void)arg;
     void *inst = NULL;
-    if (!create(c, ctx, &inst, detail, cap))
-        return RG_CHECK_FAIL;
     int64_t n = k_big[0] * k_big[1];
     rg_chk_buf w, out[2];
     if (!rg_chk_buf_alloc(&w, n) || !rg_chk_buf_alloc(&out[0], n) ||
@@ -230,6 +230,12 @@ rg_check_verdict rg_check_param_threads(rg_check_child *c, const rg_check_ctx *c
     int ok = 1;
     for (int k = 0; k < 2 && ok; k++) {
         rg_threads_init(k + 1);
+        rg_chk_destroy(c, ctx, inst);
+        inst = NULL;
+        if (!create(c, ctx, &inst, detail, cap)) {
+            ok = 0;
+            break;
+        }
         if (h->weight_forward) {
             ok = transform(c, ctx, inst, &pc, &w, &out[k], k_big, detail, cap);
             ok = ok && map_back(c, ctx, inst, &pc, &w, &out[k], k_big, detail, cap);

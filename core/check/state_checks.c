@@ -7,11 +7,14 @@
 #include <string.h>
 
 #include "../error.h"
+#include "../rng.h"
 #include "check_internal.h"
 
 static const int64_t k_shape[2] = {12, 9};
 
-/* penalty() on a 12x9 weight tensor filled from `seed`; loss and gradient out. */
+/* One step of the plugin on a 12x9 weight tensor filled from `seed`: penalty() (loss and
+ * gradient out) or, for a weight transform, weight_forward() in training at step `seed`
+ * (the transformed tensor out in grad): what a saved state must reproduce. */
 static int drive(rg_check_child *c, const rg_check_ctx *ctx, void *inst, uint64_t seed,
                  double *loss, float *grad, char *detail, size_t cap)
 {
@@ -20,14 +23,32 @@ static int drive(rg_check_child *c, const rg_check_ctx *ctx, void *inst, uint64_
     rg_chk_fill_normal(w, 12 * 9, seed, 1.0f);
     memset(grad, 0, 12 * 9 * sizeof(float));
     rg_tensor_view wv = rg_chk_view(w, RG_TENSOR_WEIGHT, 2, k_shape, "dense1.weight");
-    rg_tensor_view gv = rg_chk_view(grad, RG_TENSOR_GRADIENT, 2, k_shape, "dense1.weight");
+    rg_tensor_view gv = rg_chk_view(grad, p->reg.penalty ? RG_TENSOR_GRADIENT : RG_TENSOR_WEIGHT,
+                                    2, k_shape, "dense1.weight");
     *loss = 0.0;
-    rg_check_stage(c, "penalty()", "penalty() on the 12x9 weight tensor");
-    rg_status st = p->reg.penalty(inst, &wv, loss, &gv);
+    rg_status st;
+    const char *hook = p->reg.penalty ? "penalty()" : "weight_forward()";
+    if (p->reg.penalty) {
+        rg_check_stage(c, hook, "penalty() on the 12x9 weight tensor");
+        st = p->reg.penalty(inst, &wv, loss, &gv);
+    } else {
+        rg_rng_stream rng;
+        rg_rng_stream_init(&rng, 7, 0, seed, RG_SITE_WEIGHT);
+        rg_param_ctx pc;
+        memset(&pc, 0, sizeof pc);
+        pc.struct_size = sizeof pc;
+        pc.mode = RG_MODE_TRAIN;
+        pc.rng = &rng;
+        pc.step = (int64_t)seed;
+        pc.lr = 0.1;
+        rg_check_stage(c, hook, "weight_forward() on the 12x9 weight tensor at step %llu",
+                       (unsigned long long)seed);
+        st = p->reg.weight_forward(inst, &pc, &wv, &gv);
+    }
     if (st != RG_OK) {
         char why[512];
         rg_chk_status_text(st, why, sizeof why);
-        snprintf(detail, cap, "penalty() failed: %s", why);
+        snprintf(detail, cap, "%s failed: %s", hook, why);
         return 0;
     }
     return 1;
@@ -82,7 +103,9 @@ rg_check_verdict rg_check_state(rg_check_child *c, const rg_check_ctx *ctx, cons
     unsigned char *sa = NULL, *sb = NULL;
     uint64_t na = 0, nb = 0;
     rg_check_verdict v = RG_CHECK_FAIL;
-    int drives = ctx->plugin->reg.penalty != NULL;
+    int drives = ctx->plugin->reg.penalty != NULL || ctx->plugin->reg.weight_forward != NULL;
+    const char *what = ctx->plugin->reg.penalty ? "penalty and gradient bits"
+                                                : "transformed weight bits";
     if (rg_chk_create(c, ctx, "", &a) != RG_OK || rg_chk_create(c, ctx, "", &b) != RG_OK) {
         snprintf(detail, cap, "%s", rg_error_message());
         goto out;
@@ -107,8 +130,9 @@ rg_check_verdict rg_check_state(rg_check_child *c, const rg_check_ctx *ctx, cons
         int64_t at = 0;
         if (la != lb || !rg_chk_bits_equal(ga, gb, 12 * 9, &at)) {
             snprintf(detail, cap, "after state_save() and state_load(), the loaded instance "
-                     "computes a different penalty (%.9g vs %.9g) or gradient (element %lld): "
-                     "the saved state is incomplete", la, lb, (long long)at);
+                     "computes a different %s (penalty %.9g vs %.9g, element %lld): the saved "
+                     "state is incomplete", ctx->plugin->reg.penalty ? "penalty or gradient"
+                     : "transformed weight", la, lb, (long long)at);
             goto out;
         }
     }
@@ -150,7 +174,7 @@ rg_check_verdict rg_check_state(rg_check_child *c, const rg_check_ctx *ctx, cons
     }
     snprintf(detail, cap, "%llu-byte state: saved, loaded into a new instance, same %s and "
              "same state after a step; truncated states refused",
-             (unsigned long long)na, drives ? "penalty and gradient bits" : "bytes");
+             (unsigned long long)na, drives ? what : "bytes");
     v = RG_CHECK_PASS;
 out:
     free(sa);
