@@ -130,6 +130,42 @@ int64_t rg_compose_owned(void *inst, char *buf, size_t cap)
     return n;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void rg_compose_versions(void *inst, char *buf, size_t cap)
+{
+    enum { MAX = 64 };
+    char ids[MAX][96];
+    const char *sorted[MAX];
+    int n = 0;
+    if (cap)
+        buf[0] = '\0';
+    pthread_mutex_lock(&g_lock);
+    for (const struct rg_augmenter_ref *r = g_owned; r; r = r->next) {
+        if (r->owner != inst)
+            continue;
+        char id[96];
+        snprintf(id, sizeof id, "%s %s", r->pi->plugin->desc.name, r->pi->plugin->desc.version);
+        int seen = 0;
+        for (int k = 0; k < n && !seen; k++)
+            seen = strcmp(ids[k], id) == 0;
+        if (!seen && n < MAX)
+            memcpy(ids[n++], id, sizeof id);
+    }
+    pthread_mutex_unlock(&g_lock);
+    for (int k = 0; k < n; k++)
+        sorted[k] = ids[k];
+    qsort(sorted, (size_t)n, sizeof sorted[0], cmp_str);
+    size_t used = 0;
+    for (int k = 0; k < n && used < cap; k++) {
+        int w = snprintf(buf + used, cap - used, "%s%s", k ? "," : "", sorted[k]);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
 rg_status rg_host_augmenter_create(const char *spec, rg_augmenter_ref **out)
 {
     if (!out || !spec)

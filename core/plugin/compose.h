@@ -28,6 +28,11 @@ void rg_compose_release(void *inst);
 /* How many augmenters inst owns; their specs, comma-separated, into buf (for the checker). */
 int64_t rg_compose_owned(void *inst, char *buf, size_t cap);
 
+/* The distinct "name version" of what inst owns, sorted, comma-separated, into buf ("" when
+ * nothing): part of a plugin's identity in checkpoints, so a resume with another version
+ * of a composed augmenter is refused like one of the plugin itself. */
+void rg_compose_versions(void *inst, char *buf, size_t cap);
+
 /* The host services themselves (host.c puts them in the table). */
 rg_status rg_host_augmenter_create(const char *spec, rg_augmenter_ref **out);
 rg_status rg_host_augmenter_apply(rg_augmenter_ref *ref, struct rg_batch_view *batch,

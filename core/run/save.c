@@ -14,6 +14,7 @@
 
 #include "../api/api.h"
 #include "../error.h"
+#include "../plugin/compose.h"
 #include "../train/trainer.h"
 #include "run.h"
 
@@ -27,6 +28,11 @@ static void plugin_identity(const rg_plugin_instance *pi, char *buf, size_t cap)
         rg_param_format(&p->params[k], &pi->values[k], v, sizeof v);
         n += snprintf(buf + n, cap - (size_t)n, "|%s=%s", p->params[k].name, v);
     }
+    /* an augmenter composing others (ABI 1.6): their versions are part of what it does */
+    char composed[512];
+    rg_compose_versions(pi->inst, composed, sizeof composed);
+    if (composed[0] && n > 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, "|composes=%s", composed);
 }
 
 static int all_plugins(const rg_run *run, rg_plugin_instance **out)

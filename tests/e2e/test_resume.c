@@ -214,6 +214,28 @@ Test(resume, eval_of_a_spectral_norm_checkpoint_uses_w_over_sigma)
     rg_checkpoint_free(c);
 }
 
+/* What a policy composes is part of its identity: the checkpoint names each composed
+ * plugin's version, so a resume with another version of one is refused like one of the
+ * policy itself (the same string comparison); and the same run resumes. */
+Test(resume, a_policys_composed_plugins_are_part_of_its_identity)
+{
+    char args[1024], b[128], id[1024];
+    snprintf(b, sizeof b, "%s/b.ckpt", dir);
+    snprintf(args, sizeof args, "train --model mlp:16 --train-limit 1000 --epochs 2 --threads 2 "
+             "--quiet --aug trivial_augment --save %s --stop-after 1", b);
+    cr_assert_eq(run(args, "b1.txt"), 0, "%s", slurp("b1.txt"));
+    rg_checkpoint *c = NULL;
+    cr_assert_eq(rg_checkpoint_read(b, &c), RG_OK, "%s", rg_error_message());
+    cr_assert_not_null(rg_checkpoint_config_get(c, "plugin.0", id, sizeof id));
+    rg_checkpoint_free(c);
+    cr_assert(strstr(id, "trivial_augment|1.0.0|1.6|num_magnitude_bins=31|composes=") == id,
+              "%s", id);
+    cr_assert(strstr(id, "rotate 1.1.0") != NULL && strstr(id, ",shear 1.0.0") != NULL &&
+                  strstr(id, "equalize 1.0.0") != NULL, "%s", id);
+    snprintf(args, sizeof args, "train --resume %s --quiet", b);
+    cr_assert_eq(run(args, "b2.txt"), 0, "%s", slurp("b2.txt"));
+}
+
 Test(resume, a_stateful_plugin_without_state_hooks_cannot_be_resumed)
 {
     char args[1024], b[128];
