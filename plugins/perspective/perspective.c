@@ -48,6 +48,7 @@
 #include <regula/plugin.h>
 
 #include "../common/bilinear.h"
+#include "../common/slots.h"
 
 #define PERSPECTIVE_STRIDE 12 /* uniforms reserved per image: 1 + 8, rounded up to 4 */
 #define PERSPECTIVE_DEFAULT_IMAGE (3 * 34 * 34) /* a 3x32x32 image in its zero border */
@@ -56,8 +57,7 @@ typedef struct perspective {
     const rg_host_api *host;
     double distortion;
     float p;
-    float *scratch;
-    int64_t cap; /* floats in scratch */
+    slot_scratch scratch;
 } perspective;
 
 static const rg_param_desc perspective_params[] = {
@@ -65,28 +65,6 @@ static const rg_param_desc perspective_params[] = {
                         "how far the corners move, as a fraction of half the width and height"),
     RG_PARAM_FLOAT_DESC("p", 0.5, 0.0, 1.0, 0, "probability of warping each image"),
 };
-
-static int64_t slots_of(const rg_host_api *host)
-{
-    int t = host->num_threads ? host->num_threads() : 1;
-    return t < 1 ? 1 : t;
-}
-
-static rg_status grow(perspective *a, int64_t floats)
-{
-    if (floats <= a->cap)
-        return RG_OK;
-    float *s = a->host->alloc((size_t)floats * sizeof(float));
-    if (!s) {
-        a->host->set_error("perspective: cannot allocate %lld floats of scratch",
-                           (long long)floats);
-        return RG_ERR_NOMEM;
-    }
-    a->host->free(a->scratch);
-    a->scratch = s;
-    a->cap = floats;
-    return RG_OK;
-}
 
 static rg_status perspective_create(const rg_host_api *host, const rg_params *params,
                                     void **inst)
@@ -99,7 +77,8 @@ static rg_status perspective_create(const rg_host_api *host, const rg_params *pa
     a->host = host;
     a->distortion = params->values[0].number;
     a->p = (float)params->values[1].number;
-    rg_status st = grow(a, slots_of(host) * PERSPECTIVE_DEFAULT_IMAGE);
+    rg_status st = slot_scratch_grow(host, &a->scratch,
+                                     slot_count(host) * PERSPECTIVE_DEFAULT_IMAGE, "perspective");
     if (st != RG_OK) {
         host->free(a);
         return st;
@@ -111,7 +90,7 @@ static rg_status perspective_create(const rg_host_api *host, const rg_params *pa
 static void perspective_destroy(void *inst)
 {
     perspective *a = inst;
-    a->host->free(a->scratch);
+    a->host->free(a->scratch.data);
     a->host->free(a);
 }
 
@@ -204,12 +183,12 @@ typedef struct warp_job {
     const perspective *a;
     rg_batch_view *b;
     const rg_rng_stream *rng;
-    int64_t slots;
     int wide; /* bilinear_have_avx512(), asked once per batch */
 } warp_job;
 
-static void warp_image(const warp_job *j, int64_t i, float *copy)
+static void warp_image(const void *job, int64_t i, float *copy)
 {
+    const warp_job *j = job;
     const rg_batch_view *b = j->b;
     float u[9];
     j->a->host->rng_uniform(j->rng, (uint64_t)i * PERSPECTIVE_STRIDE, u, 9);
@@ -252,30 +231,13 @@ static void warp_image(const warp_job *j, int64_t i, float *copy)
         }
 }
 
-/* Slot s handles images [n*s/S, n*(s+1)/S) with its own scratch image. */
-static rg_status warp_slots(void *ctx, int64_t begin, int64_t end)
-{
-    warp_job *j = ctx;
-    int64_t n = j->b->n, img = bilinear_padded_floats(j->b->c, j->b->h, j->b->w);
-    for (int64_t s = begin; s < end; s++)
-        for (int64_t i = n * s / j->slots; i < n * (s + 1) / j->slots; i++)
-            warp_image(j, i, j->a->scratch + s * img);
-    return RG_OK;
-}
-
 static rg_status perspective_apply(void *inst, rg_batch_view *batch, const rg_rng_stream *rng)
 {
     perspective *a = inst;
     if (batch->n <= 0 || a->p <= 0.0f)
         return RG_OK;
-    int64_t slots = slots_of(a->host);
-    if (slots > batch->n)
-        slots = batch->n;
-    rg_status st = grow(a, slots * bilinear_padded_floats(batch->c, batch->h, batch->w));
-    if (st != RG_OK)
-        return st;
-    warp_job j = {a, batch, rng, slots, bilinear_have_avx512()};
-    return a->host->parallel_for(slots, 1, warp_slots, &j);
+    warp_job j = {a, batch, rng, bilinear_have_avx512()};
+    return slot_run_images(a->host, &a->scratch, batch, warp_image, &j, "perspective");
 }
 
 static const rg_augmenter_hooks perspective_hooks = {

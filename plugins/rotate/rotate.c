@@ -35,14 +35,14 @@
 #include <regula/plugin.h>
 
 #include "../common/bilinear.h"
+#include "../common/slots.h"
 #include <string.h>
 
 typedef struct rotate {
     const rg_host_api *host;
     double lo, hi; /* |angle| bounds in degrees, lo <= hi */
     float p;
-    float *scratch;
-    int64_t cap; /* floats in scratch */
+    slot_scratch scratch;
 } rotate;
 
 static const rg_param_desc rotate_params[] = {
@@ -58,27 +58,6 @@ static const rg_param_desc rotate_params[] = {
 
 #define ROTATE_DEFAULT_IMAGE (3 * 34 * 34) /* a 3x32x32 image in its zero border */
 
-static int64_t slots_of(const rg_host_api *host)
-{
-    int t = host->num_threads ? host->num_threads() : 1;
-    return t < 1 ? 1 : t;
-}
-
-static rg_status grow(rotate *a, int64_t floats)
-{
-    if (floats <= a->cap)
-        return RG_OK;
-    float *s = a->host->alloc((size_t)floats * sizeof(float));
-    if (!s) {
-        a->host->set_error("rotate: cannot allocate %lld floats of scratch", (long long)floats);
-        return RG_ERR_NOMEM;
-    }
-    a->host->free(a->scratch);
-    a->scratch = s;
-    a->cap = floats;
-    return RG_OK;
-}
-
 static rg_status rotate_create(const rg_host_api *host, const rg_params *params, void **inst)
 {
     rotate *a = host->alloc(sizeof *a);
@@ -91,7 +70,8 @@ static rg_status rotate_create(const rg_host_api *host, const rg_params *params,
     a->lo = d < dmin ? d : dmin;
     a->hi = d < dmin ? dmin : d;
     a->p = (float)params->values[1].number;
-    rg_status st = grow(a, slots_of(host) * ROTATE_DEFAULT_IMAGE);
+    rg_status st =
+        slot_scratch_grow(host, &a->scratch, slot_count(host) * ROTATE_DEFAULT_IMAGE, "rotate");
     if (st != RG_OK) {
         host->free(a);
         return st;
@@ -103,7 +83,7 @@ static rg_status rotate_create(const rg_host_api *host, const rg_params *params,
 static void rotate_destroy(void *inst)
 {
     rotate *a = inst;
-    a->host->free(a->scratch);
+    a->host->free(a->scratch.data);
     a->host->free(a);
 }
 
@@ -111,12 +91,12 @@ typedef struct rotate_job {
     const rotate *a;
     rg_batch_view *b;
     const rg_rng_stream *rng;
-    int64_t slots;
     int wide; /* bilinear_have_avx512(), asked once per batch */
 } rotate_job;
 
-static void rotate_image(const rotate_job *j, int64_t i, float *copy)
+static void rotate_image(const void *job, int64_t i, float *copy)
 {
+    const rotate_job *j = job;
     const rg_batch_view *b = j->b;
     float u[2];
     j->a->host->rng_uniform(j->rng, (uint64_t)i * 2, u, 2);
@@ -148,30 +128,13 @@ static void rotate_image(const rotate_job *j, int64_t i, float *copy)
         }
 }
 
-/* Slot s handles images [n*s/S, n*(s+1)/S) with its own scratch image. */
-static rg_status rotate_slots(void *ctx, int64_t begin, int64_t end)
-{
-    rotate_job *j = ctx;
-    int64_t n = j->b->n, img = bilinear_padded_floats(j->b->c, j->b->h, j->b->w);
-    for (int64_t s = begin; s < end; s++)
-        for (int64_t i = n * s / j->slots; i < n * (s + 1) / j->slots; i++)
-            rotate_image(j, i, j->a->scratch + s * img);
-    return RG_OK;
-}
-
 static rg_status rotate_apply(void *inst, rg_batch_view *batch, const rg_rng_stream *rng)
 {
     rotate *a = inst;
     if (batch->n <= 0 || a->p <= 0.0f)
         return RG_OK;
-    int64_t slots = slots_of(a->host);
-    if (slots > batch->n)
-        slots = batch->n;
-    rg_status st = grow(a, slots * bilinear_padded_floats(batch->c, batch->h, batch->w));
-    if (st != RG_OK)
-        return st;
-    rotate_job j = {a, batch, rng, slots, bilinear_have_avx512()};
-    return a->host->parallel_for(slots, 1, rotate_slots, &j);
+    rotate_job j = {a, batch, rng, bilinear_have_avx512()};
+    return slot_run_images(a->host, &a->scratch, batch, rotate_image, &j, "rotate");
 }
 
 static const rg_augmenter_hooks rotate_hooks = {

@@ -28,14 +28,14 @@
 #include <regula/plugin.h>
 
 #include "../common/bilinear.h"
+#include "../common/slots.h"
 #include <string.h>
 
 typedef struct scale {
     const rg_host_api *host;
     double lo, hi;
     float p;
-    float *scratch;
-    int64_t cap; /* floats in scratch */
+    slot_scratch scratch;
 } scale;
 
 static const rg_param_desc scale_params[] = {
@@ -47,27 +47,6 @@ static const rg_param_desc scale_params[] = {
 };
 
 #define SCALE_DEFAULT_IMAGE (3 * 34 * 34) /* a 3x32x32 image in its zero border */
-
-static int64_t slots_of(const rg_host_api *host)
-{
-    int t = host->num_threads ? host->num_threads() : 1;
-    return t < 1 ? 1 : t;
-}
-
-static rg_status grow(scale *a, int64_t floats)
-{
-    if (floats <= a->cap)
-        return RG_OK;
-    float *s = a->host->alloc((size_t)floats * sizeof(float));
-    if (!s) {
-        a->host->set_error("scale: cannot allocate %lld floats of scratch", (long long)floats);
-        return RG_ERR_NOMEM;
-    }
-    a->host->free(a->scratch);
-    a->scratch = s;
-    a->cap = floats;
-    return RG_OK;
-}
 
 static rg_status scale_create(const rg_host_api *host, const rg_params *params, void **inst)
 {
@@ -81,7 +60,8 @@ static rg_status scale_create(const rg_host_api *host, const rg_params *params, 
     a->lo = lo;
     a->hi = hi;
     a->p = (float)params->values[2].number;
-    rg_status st = grow(a, slots_of(host) * SCALE_DEFAULT_IMAGE);
+    rg_status st =
+        slot_scratch_grow(host, &a->scratch, slot_count(host) * SCALE_DEFAULT_IMAGE, "scale");
     if (st != RG_OK) {
         host->free(a);
         return st;
@@ -93,7 +73,7 @@ static rg_status scale_create(const rg_host_api *host, const rg_params *params, 
 static void scale_destroy(void *inst)
 {
     scale *a = inst;
-    a->host->free(a->scratch);
+    a->host->free(a->scratch.data);
     a->host->free(a);
 }
 
@@ -101,12 +81,12 @@ typedef struct scale_job {
     const scale *a;
     rg_batch_view *b;
     const rg_rng_stream *rng;
-    int64_t slots;
     int wide; /* bilinear_have_avx512(), asked once per batch */
 } scale_job;
 
-static void scale_image(const scale_job *j, int64_t i, float *copy)
+static void scale_image(const void *job, int64_t i, float *copy)
 {
+    const scale_job *j = job;
     const rg_batch_view *b = j->b;
     float u[2];
     j->a->host->rng_uniform(j->rng, (uint64_t)i * 2, u, 2);
@@ -134,30 +114,13 @@ static void scale_image(const scale_job *j, int64_t i, float *copy)
         }
 }
 
-/* Slot s handles images [n*s/S, n*(s+1)/S) with its own scratch image. */
-static rg_status scale_slots(void *ctx, int64_t begin, int64_t end)
-{
-    scale_job *j = ctx;
-    int64_t n = j->b->n, img = bilinear_padded_floats(j->b->c, j->b->h, j->b->w);
-    for (int64_t s = begin; s < end; s++)
-        for (int64_t i = n * s / j->slots; i < n * (s + 1) / j->slots; i++)
-            scale_image(j, i, j->a->scratch + s * img);
-    return RG_OK;
-}
-
 static rg_status scale_apply(void *inst, rg_batch_view *batch, const rg_rng_stream *rng)
 {
     scale *a = inst;
     if (batch->n <= 0 || a->p <= 0.0f)
         return RG_OK;
-    int64_t slots = slots_of(a->host);
-    if (slots > batch->n)
-        slots = batch->n;
-    rg_status st = grow(a, slots * bilinear_padded_floats(batch->c, batch->h, batch->w));
-    if (st != RG_OK)
-        return st;
-    scale_job j = {a, batch, rng, slots, bilinear_have_avx512()};
-    return a->host->parallel_for(slots, 1, scale_slots, &j);
+    scale_job j = {a, batch, rng, bilinear_have_avx512()};
+    return slot_run_images(a->host, &a->scratch, batch, scale_image, &j, "scale");
 }
 
 static const rg_augmenter_hooks scale_hooks = {

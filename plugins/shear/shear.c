@@ -44,6 +44,7 @@
 #include <regula/plugin.h>
 
 #include "../common/bilinear.h"
+#include "../common/slots.h"
 
 enum { SHEAR_X = 0, SHEAR_Y = 1, SHEAR_BOTH = 2 };
 enum { PIVOT_CENTRE = 0, PIVOT_CORNER = 1 };
@@ -53,8 +54,7 @@ typedef struct shear {
     double lo, hi; /* |angle| bounds in degrees, lo <= hi */
     int axis, pivot;
     float p;
-    float *scratch;
-    int64_t cap; /* floats in scratch */
+    slot_scratch scratch;
 } shear;
 
 static const char *const shear_axes[] = {"x", "y", "both", NULL};
@@ -77,27 +77,6 @@ static const rg_param_desc shear_params[] = {
 
 #define SHEAR_DEFAULT_IMAGE (3 * 34 * 34) /* a 3x32x32 image in its zero border */
 
-static int64_t slots_of(const rg_host_api *host)
-{
-    int t = host->num_threads ? host->num_threads() : 1;
-    return t < 1 ? 1 : t;
-}
-
-static rg_status grow(shear *a, int64_t floats)
-{
-    if (floats <= a->cap)
-        return RG_OK;
-    float *s = a->host->alloc((size_t)floats * sizeof(float));
-    if (!s) {
-        a->host->set_error("shear: cannot allocate %lld floats of scratch", (long long)floats);
-        return RG_ERR_NOMEM;
-    }
-    a->host->free(a->scratch);
-    a->scratch = s;
-    a->cap = floats;
-    return RG_OK;
-}
-
 static rg_status shear_create(const rg_host_api *host, const rg_params *params, void **inst)
 {
     shear *a = host->alloc(sizeof *a);
@@ -112,7 +91,8 @@ static rg_status shear_create(const rg_host_api *host, const rg_params *params, 
     a->hi = d < dmin ? dmin : d;
     a->pivot = (int)params->values[3].number;
     a->p = (float)params->values[4].number;
-    rg_status st = grow(a, slots_of(host) * SHEAR_DEFAULT_IMAGE);
+    rg_status st =
+        slot_scratch_grow(host, &a->scratch, slot_count(host) * SHEAR_DEFAULT_IMAGE, "shear");
     if (st != RG_OK) {
         host->free(a);
         return st;
@@ -124,7 +104,7 @@ static rg_status shear_create(const rg_host_api *host, const rg_params *params, 
 static void shear_destroy(void *inst)
 {
     shear *a = inst;
-    a->host->free(a->scratch);
+    a->host->free(a->scratch.data);
     a->host->free(a);
 }
 
@@ -132,12 +112,12 @@ typedef struct shear_job {
     const shear *a;
     rg_batch_view *b;
     const rg_rng_stream *rng;
-    int64_t slots;
     int wide; /* bilinear_have_avx512(), asked once per batch */
 } shear_job;
 
-static void shear_image(const shear_job *j, int64_t i, float *copy)
+static void shear_image(const void *job, int64_t i, float *copy)
 {
+    const shear_job *j = job;
     const rg_batch_view *b = j->b;
     const shear *a = j->a;
     float u[3];
@@ -169,30 +149,13 @@ static void shear_image(const shear_job *j, int64_t i, float *copy)
         }
 }
 
-/* Slot s handles images [n*s/S, n*(s+1)/S) with its own scratch image. */
-static rg_status shear_slots(void *ctx, int64_t begin, int64_t end)
-{
-    shear_job *j = ctx;
-    int64_t n = j->b->n, img = bilinear_padded_floats(j->b->c, j->b->h, j->b->w);
-    for (int64_t s = begin; s < end; s++)
-        for (int64_t i = n * s / j->slots; i < n * (s + 1) / j->slots; i++)
-            shear_image(j, i, j->a->scratch + s * img);
-    return RG_OK;
-}
-
 static rg_status shear_apply(void *inst, rg_batch_view *batch, const rg_rng_stream *rng)
 {
     shear *a = inst;
     if (batch->n <= 0 || a->p <= 0.0f)
         return RG_OK;
-    int64_t slots = slots_of(a->host);
-    if (slots > batch->n)
-        slots = batch->n;
-    rg_status st = grow(a, slots * bilinear_padded_floats(batch->c, batch->h, batch->w));
-    if (st != RG_OK)
-        return st;
-    shear_job j = {a, batch, rng, slots, bilinear_have_avx512()};
-    return a->host->parallel_for(slots, 1, shear_slots, &j);
+    shear_job j = {a, batch, rng, bilinear_have_avx512()};
+    return slot_run_images(a->host, &a->scratch, batch, shear_image, &j, "shear");
 }
 
 static const rg_augmenter_hooks shear_hooks = {
